@@ -1,0 +1,198 @@
+//! The wasmtime engine: configured once (pooling allocator, epoch deadlines),
+//! components compiled once per content hash and cached on disk.
+
+use crate::instance::InstanceState;
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceType};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch ticks; deadlines are checked at this granularity.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Requests served at once; the pools below are sized from it.
+pub const MAX_CONCURRENT_INSTANCES: u32 = 1000;
+
+pub fn new_engine(max_instance_memory: Option<usize>) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling.total_component_instances(MAX_CONCURRENT_INSTANCES);
+    // A Spin component holds a few core instances (program, adapters).
+    pooling.total_core_instances(MAX_CONCURRENT_INSTANCES * 4);
+    pooling.total_memories(MAX_CONCURRENT_INSTANCES * 2);
+    pooling.total_tables(MAX_CONCURRENT_INSTANCES * 4);
+    pooling.total_stacks(MAX_CONCURRENT_INSTANCES);
+    if let Some(max) = max_instance_memory {
+        pooling.max_memory_size(max);
+    }
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+
+    // One ticker for the whole process drives every store's deadline.
+    let ticker = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match ticker.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })?;
+    Ok(engine)
+}
+
+/// The linker every component starts from: WASI, wasi-http and Spin's
+/// interfaces. Built once.
+pub fn base_linker(engine: &Engine) -> Result<Linker<InstanceState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(anyhow::Error::from)?;
+    crate::bindings::Host_::add_to_linker::<InstanceState, HasSelf<InstanceState>>(
+        &mut linker,
+        |state| state,
+    )
+    .map_err(anyhow::Error::from)?;
+    Ok(linker)
+}
+
+/// Compiles `source`, or loads the artifact cached under `cache_dir` for the
+/// same bytes and engine settings.
+pub fn load_component(
+    engine: &Engine,
+    source: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<Component> {
+    let bytes =
+        std::fs::read(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let Some(cache_dir) = cache_dir else {
+        return Component::new(engine, &bytes).map_err(anyhow::Error::from);
+    };
+    let cached = cache_dir
+        .join(cache_key(engine, &bytes))
+        .with_extension("cwasm");
+    if cached.exists() {
+        // SAFETY: the file was written by `Component::serialize` of this
+        // host for the same engine settings (they are part of the key).
+        match unsafe { Component::deserialize_file(engine, &cached) } {
+            Ok(component) => return Ok(component),
+            Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", cached.display()),
+        }
+    }
+    let component = Component::new(engine, &bytes).map_err(anyhow::Error::from)?;
+    if let Err(e) = write_cache(&cached, &component) {
+        tracing::warn!(
+            "cannot cache compiled component at {}: {e:#}",
+            cached.display()
+        );
+    }
+    Ok(component)
+}
+
+fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let mut digest = Sha256::new();
+    digest.update(bytes);
+    digest.update(engine_hash.finish().to_le_bytes());
+    digest.update(env!("CARGO_PKG_VERSION").as_bytes());
+    format!("{:x}", digest.finalize())
+}
+
+/// Writes via a temporary file and rename, so a concurrent reader never sees
+/// half an artifact.
+fn write_cache(path: &Path, component: &Component) -> Result<()> {
+    let dir = path.parent().context("cache path has no directory")?;
+    std::fs::create_dir_all(dir)?;
+    let artifact = component.serialize().map_err(anyhow::Error::from)?;
+    let temp: PathBuf = dir.join(format!(".{}.{}.tmp", std::process::id(), rand_suffix()));
+    std::fs::write(&temp, artifact)?;
+    std::fs::rename(&temp, path)?;
+    Ok(())
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Default compile cache: `$XDG_CACHE_HOME/spin-host` or `~/.cache/spin-host`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("spin-host"))
+}
+
+/// Interfaces the base linker provides (any 0.2.x WASI version matches).
+const PROVIDED_INTERFACES: &[&str] = &[
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:cli/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+    "wasi:http/",
+];
+const PROVIDED_SPIN_INTERFACES: &[&str] = &[
+    "fermyon:spin/key-value@2.0.0",
+    "fermyon:spin/sqlite@2.0.0",
+    "fermyon:spin/variables@2.0.0",
+];
+
+/// Spin links every interface it knows, so an import is never missing there.
+/// Here, imports of interfaces this host lacks are defined as functions that
+/// trap when called. (wasmtime's own `define_unknown_imports_as_traps` would
+/// also shadow WASI imports that only match by semver.)
+pub fn stub_unknown_imports(
+    linker: &mut Linker<InstanceState>,
+    component: &Component,
+    engine: &Engine,
+) -> Result<()> {
+    for (name, item) in component.component_type().imports(engine) {
+        let provided = PROVIDED_SPIN_INTERFACES.contains(&name)
+            || (PROVIDED_INTERFACES.iter().any(|p| name.starts_with(p)) && name.contains("@0.2."));
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            continue;
+        };
+        if provided {
+            continue;
+        }
+        tracing::info!(
+            "component imports `{name}`, which this host does not provide: calls will trap"
+        );
+        let mut scope = linker.instance(name).map_err(anyhow::Error::from)?;
+        for (export, item) in instance.exports(engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let qualified = format!("{name}#{export}");
+                    scope
+                        .func_new(export, move |_, _, _, _| {
+                            Err(wasmtime::format_err!(
+                                "`{qualified}` is not supported by this host"
+                            ))
+                        })
+                        .map_err(anyhow::Error::from)?;
+                }
+                ComponentItem::Resource(_) => {
+                    scope
+                        .resource(export, ResourceType::host::<()>(), |_, _| Ok(()))
+                        .map_err(anyhow::Error::from)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}

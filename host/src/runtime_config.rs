@@ -1,0 +1,310 @@
+//! `runtime-config.toml`: which backends serve each store, database and
+//! variable provider. Path rules follow Spin: key-value `path` is relative to
+//! the config file, SQLite `path` to the current working directory.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    pub key_value_stores: BTreeMap<String, KeyValueConfig>,
+    pub sqlite_databases: BTreeMap<String, SqliteConfig>,
+    pub variable_providers: Vec<VariableProviderConfig>,
+    pub state_dir: Option<String>,
+    pub max_instance_memory: Option<u64>,
+    /// A line for the startup banner, as Spin prints it.
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyValueConfig {
+    /// SQLite-backed store; `None` = in memory for the process lifetime.
+    Spin {
+        path: Option<PathBuf>,
+    },
+    Redis {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqliteConfig {
+    /// A SQLite file; `None` = every `open` gets a fresh in-memory database.
+    Spin {
+        path: Option<PathBuf>,
+        allow_attach_file: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VariableProviderConfig {
+    Static(BTreeMap<String, String>),
+    Env {
+        prefix: String,
+        dotenv_path: Option<PathBuf>,
+    },
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "key_value_store",
+    "sqlite_database",
+    "variables_provider",
+    "config_provider",
+    "outbound_http",
+    "outbound_networking",
+    "client_tls",
+    "llm_compute",
+    "state_dir",
+    "log_dir",
+    "max_instance_memory",
+];
+
+impl RuntimeConfig {
+    /// Loads the file, resolving relative paths as Spin does.
+    pub fn load(path: &Path) -> Result<RuntimeConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read runtime config {}", path.display()))?;
+        let config_dir = path.parent().unwrap_or(Path::new("."));
+        let cwd = std::env::current_dir()?;
+        let mut config = Self::parse(&text, config_dir, &cwd)
+            .with_context(|| format!("invalid runtime config {}", path.display()))?;
+        let kinds: Vec<String> = config
+            .key_value_stores
+            .iter()
+            .map(|(label, c)| format!("key_value_store.{label}: {}", c.kind()))
+            .chain(
+                config
+                    .sqlite_databases
+                    .keys()
+                    .map(|label| format!("sqlite_database.{label}: spin")),
+            )
+            .collect();
+        config.summary = Some(format!(
+            "Using runtime config [{}] from {:?}",
+            kinds.join(", "),
+            path
+        ));
+        Ok(config)
+    }
+
+    pub fn parse(text: &str, config_dir: &Path, cwd: &Path) -> Result<RuntimeConfig> {
+        let table: toml::Table = toml::from_str(text)?;
+        let unused: Vec<&str> = table
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !KNOWN_KEYS.contains(k))
+            .collect();
+        if !unused.is_empty() {
+            bail!("unused runtime config key(s): {}", unused.join(", "));
+        }
+        let mut config = RuntimeConfig::default();
+        if let Some(stores) = table.get("key_value_store") {
+            for (label, value) in stores
+                .as_table()
+                .context("`key_value_store` must be a table")?
+            {
+                let store = parse_key_value(value, config_dir)
+                    .with_context(|| format!("[key_value_store.{label}]"))?;
+                config.key_value_stores.insert(label.clone(), store);
+            }
+        }
+        if let Some(databases) = table.get("sqlite_database") {
+            for (label, value) in databases
+                .as_table()
+                .context("`sqlite_database` must be a table")?
+            {
+                let database = parse_sqlite(value, cwd)
+                    .with_context(|| format!("[sqlite_database.{label}]"))?;
+                config.sqlite_databases.insert(label.clone(), database);
+            }
+        }
+        for key in ["variables_provider", "config_provider"] {
+            if let Some(providers) = table.get(key) {
+                for provider in providers
+                    .as_array()
+                    .with_context(|| format!("`{key}` must be [[{key}]]"))?
+                {
+                    config.variable_providers.push(
+                        parse_variable_provider(provider, cwd)
+                            .with_context(|| format!("[[{key}]]"))?,
+                    );
+                }
+            }
+        }
+        if let Some(dir) = table.get("state_dir") {
+            config.state_dir = Some(
+                dir.as_str()
+                    .context("`state_dir` must be a string")?
+                    .to_string(),
+            );
+        }
+        if let Some(max) = table.get("max_instance_memory") {
+            let max = max
+                .as_integer()
+                .context("`max_instance_memory` must be an integer")?;
+            config.max_instance_memory =
+                Some(u64::try_from(max).context("`max_instance_memory` must be positive")?);
+        }
+        for unsupported in ["outbound_networking", "client_tls", "llm_compute"] {
+            if table.contains_key(unsupported) {
+                bail!("`{unsupported}` is not supported by this host");
+            }
+        }
+        Ok(config)
+    }
+}
+
+impl KeyValueConfig {
+    fn kind(&self) -> &'static str {
+        match self {
+            KeyValueConfig::Spin { .. } => "spin",
+            KeyValueConfig::Redis { .. } => "redis",
+        }
+    }
+}
+
+fn store_type(value: &toml::Value) -> Result<&str> {
+    value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .context("missing field `type`")
+}
+
+fn parse_key_value(value: &toml::Value, config_dir: &Path) -> Result<KeyValueConfig> {
+    #[derive(Deserialize)]
+    struct Spin {
+        path: Option<PathBuf>,
+    }
+    #[derive(Deserialize)]
+    struct Redis {
+        url: String,
+    }
+    match store_type(value)? {
+        "spin" => {
+            let spin: Spin = value.clone().try_into()?;
+            Ok(KeyValueConfig::Spin {
+                path: spin.path.map(|p| config_dir.join(p)),
+            })
+        }
+        "redis" => {
+            let redis: Redis = value.clone().try_into()?;
+            Ok(KeyValueConfig::Redis { url: redis.url })
+        }
+        other => bail!("the store type '{other}' was not registered with the config resolver"),
+    }
+}
+
+fn parse_sqlite(value: &toml::Value, cwd: &Path) -> Result<SqliteConfig> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Spin {
+        #[allow(dead_code)]
+        r#type: String,
+        path: Option<PathBuf>,
+        #[serde(default)]
+        allow_attach_file: bool,
+    }
+    match store_type(value)? {
+        "spin" => {
+            let spin: Spin = value.clone().try_into()?;
+            Ok(SqliteConfig::Spin { path: spin.path.map(|p| cwd.join(p)), allow_attach_file: spin.allow_attach_file })
+        }
+        "libsql" => bail!("`type = \"libsql\"` needs a libSQL server; this host serves only `type = \"spin\"` databases (use the real Spin for libSQL)"),
+        other => bail!("Unknown database kind: {other}"),
+    }
+}
+
+fn parse_variable_provider(value: &toml::Value, cwd: &Path) -> Result<VariableProviderConfig> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Static {
+        #[allow(dead_code)]
+        r#type: String,
+        values: BTreeMap<String, String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Env {
+        #[allow(dead_code)]
+        r#type: String,
+        prefix: Option<String>,
+        dotenv_path: Option<PathBuf>,
+    }
+    match store_type(value)? {
+        "static" => Ok(VariableProviderConfig::Static(
+            value.clone().try_into::<Static>()?.values,
+        )),
+        "env" => {
+            let env: Env = value.clone().try_into()?;
+            Ok(VariableProviderConfig::Env {
+                prefix: env.prefix.unwrap_or_else(|| "SPIN_VARIABLE".into()),
+                dotenv_path: env.dotenv_path.map(|p| cwd.join(p)),
+            })
+        }
+        other => {
+            bail!("variables provider type '{other}' is not supported by this host (static, env)")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RuntimeConfig> {
+        RuntimeConfig::parse(text, Path::new("/cfg"), Path::new("/cwd"))
+    }
+
+    #[test]
+    fn paths_resolve_like_spin() {
+        let config = parse(
+            "[key_value_store.cache]\ntype = \"spin\"\npath = \"kv.db\"\n\
+             [sqlite_database.visits]\ntype = \"spin\"\npath = \"data/visits.db\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.key_value_stores["cache"],
+            KeyValueConfig::Spin {
+                path: Some("/cfg/kv.db".into())
+            }
+        );
+        assert_eq!(
+            config.sqlite_databases["visits"],
+            SqliteConfig::Spin {
+                path: Some("/cwd/data/visits.db".into()),
+                allow_attach_file: false
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_rejected() {
+        let err = parse("nonsense = 1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("unused runtime config key(s): nonsense"));
+    }
+
+    #[test]
+    fn unknown_sqlite_kind_is_rejected() {
+        let err = parse("[sqlite_database.x]\ntype = \"oracle\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("Unknown database kind: oracle"));
+    }
+
+    #[test]
+    fn redis_store_and_providers_parse() {
+        let config = parse(
+            "[key_value_store.shared]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n\
+             [[variables_provider]]\ntype = \"static\"\nvalues = { token = \"t\" }\n\
+             [[variables_provider]]\ntype = \"env\"\nprefix = \"APP\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.key_value_stores["shared"],
+            KeyValueConfig::Redis {
+                url: "redis://127.0.0.1:6379".into()
+            }
+        );
+        assert_eq!(config.variable_providers.len(), 2);
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP listener: Spin's built-in `/.well-known/spin/` endpoints, routing,
+//! and the `spin-*` headers each component sees.
+
+use crate::manifest::TriggerTarget;
+use crate::routes::{param_header_name, RouteMatch};
+use crate::runtime::{empty_response, AppRuntime};
+use anyhow::Result;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// Accepts connections until `shutdown` resolves.
+pub async fn serve(
+    app: Arc<AppRuntime>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Running out of file descriptors is transient: back off.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request| handle(app.clone(), request, peer));
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!("connection from {peer} ended: {e}");
+            }
+        });
+    }
+}
+
+/// One inbound request. An `Err` closes the connection without a response,
+/// which is what Spin does for requests without a usable authority.
+async fn handle(
+    app: Arc<AppRuntime>,
+    mut request: http::Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<http::Response<HyperOutgoingBody>> {
+    let path = request.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix("/.well-known/spin/") {
+        return Ok(well_known(&app, rest));
+    }
+    let Some(matched) = app.router.route(&path) else {
+        return Ok(empty_response(404));
+    };
+    match &matched.entry.target {
+        TriggerTarget::Static(response) => Ok(static_response(response)),
+        TriggerTarget::Component(id) => {
+            let component = app
+                .components
+                .get(id)
+                .cloned()
+                .expect("routed components are loaded");
+            if is_internal_host(&request) {
+                request.headers_mut().remove(http::header::HOST);
+            }
+            let host = match request
+                .headers()
+                .get(http::header::HOST)
+                .map(|h| h.to_str())
+            {
+                Some(Ok(host)) => host.to_string(),
+                _ => anyhow::bail!("request without a valid Host header"),
+            };
+            if let Some(authority) = request.uri().authority() {
+                if authority.as_str() != host {
+                    anyhow::bail!("Host header and request URI disagree");
+                }
+            }
+            for value in request.headers().values() {
+                if value.to_str().is_err() {
+                    return Ok(empty_response(500));
+                }
+            }
+            append_spin_headers(&mut request, &matched, &host, peer);
+            Ok(app.invoke(&component, request).await)
+        }
+    }
+}
+
+fn is_internal_host(request: &http::Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| {
+            h.split(':')
+                .next()
+                .unwrap_or("")
+                .ends_with(".spin.internal")
+        })
+        .unwrap_or(false)
+}
+
+/// Spin appends its headers after the client's (client `spin-*` headers stay).
+fn append_spin_headers(
+    request: &mut http::Request<Incoming>,
+    matched: &RouteMatch<'_>,
+    host: &str,
+    peer: SocketAddr,
+) {
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let entry = matched.entry;
+    let mut values: Vec<(String, String)> = vec![
+        (
+            "spin-full-url".into(),
+            format!("http://{host}{path_and_query}"),
+        ),
+        ("spin-path-info".into(), matched.path_info.clone()),
+        ("spin-matched-route".into(), entry.matched.clone()),
+        ("spin-base-path".into(), "/".into()),
+        ("spin-raw-component-route".into(), entry.raw.clone()),
+        ("spin-component-route".into(), entry.component_route.clone()),
+        ("spin-client-addr".into(), peer.to_string()),
+    ];
+    for (name, value) in &matched.params {
+        values.push((param_header_name(name), value.clone()));
+    }
+    let headers = request.headers_mut();
+    for (name, value) in values {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(name),
+            http::HeaderValue::try_from(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+}
+
+fn well_known(app: &AppRuntime, rest: &str) -> http::Response<HyperOutgoingBody> {
+    match rest {
+        "health" => text_response(200, "text/plain", "OK".into()),
+        "info" => {
+            let mut info = serde_json::json!({ "name": app.name });
+            if !app.version.is_empty() {
+                info["version"] = app.version.clone().into();
+            }
+            let body = serde_json::to_string_pretty(&info).expect("json value serialises");
+            text_response(200, "application/json", body)
+        }
+        _ => empty_response(404),
+    }
+}
+
+fn static_response(
+    response: &crate::manifest::StaticResponse,
+) -> http::Response<HyperOutgoingBody> {
+    let mut out = text_response(response.status, "", response.body.clone());
+    out.headers_mut().remove(http::header::CONTENT_TYPE);
+    for (name, value) in &response.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(name.as_str()),
+            http::HeaderValue::try_from(value.as_str()),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
+}
+
+fn text_response(
+    status: u16,
+    content_type: &str,
+    body: String,
+) -> http::Response<HyperOutgoingBody> {
+    let mut response = http::Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    if let Ok(value) = http::HeaderValue::try_from(content_type) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, value);
+    }
+    response
+}

@@ -1,0 +1,336 @@
+//! `fermyon:spin/sqlite@2.0.0`: SQLite databases by label. As in Spin every
+//! `open` is its own connection (opened lazily at the first statement) and
+//! only the first statement of an `execute` string runs.
+
+use crate::bindings::fermyon::spin::sqlite::{
+    self, Error as SqlError, QueryResult, RowResult, Value,
+};
+use crate::instance::InstanceState;
+use crate::runtime_config::SqliteConfig;
+use anyhow::{Context, Result};
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::Resource;
+
+/// Connections one instance may hold open at once, as in Spin.
+const MAX_CONNECTIONS_PER_INSTANCE: usize = 256;
+/// Largest query result handed to a guest, as in Spin.
+const MAX_RESULT_BYTES: usize = 128 * 1024 * 1024;
+/// How long a writer waits for the database lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A database label's backing storage.
+#[derive(Debug)]
+pub struct SqliteDatabase {
+    /// `None`: every connection is a fresh in-memory database.
+    path: Option<PathBuf>,
+    allow_attach_file: bool,
+}
+
+impl SqliteDatabase {
+    pub fn new(config: &SqliteConfig) -> Result<SqliteDatabase> {
+        let SqliteConfig::Spin {
+            path,
+            allow_attach_file,
+        } = config;
+        if let Some(dir) = path.as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let database = SqliteDatabase {
+            path: path.clone(),
+            allow_attach_file: *allow_attach_file,
+        };
+        // Settle the journal mode once per file, not on every connection.
+        if let Some(path) = &database.path {
+            let conn = Connection::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            // WAL: readers never block the writer, and a commit is durable
+            // against a crash of the host once `execute` returns.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        Ok(database)
+    }
+
+    /// The default database: `<state dir>/sqlite_db.db`, or in memory.
+    pub fn default_config(state_dir: Option<&Path>) -> SqliteConfig {
+        SqliteConfig::Spin {
+            path: state_dir.map(|d| d.join("sqlite_db.db")),
+            allow_attach_file: false,
+        }
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = match &self.path {
+            Some(path) => Connection::open(path)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_handler(Some(wait_for_lock))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let allow_attach_file = self.allow_attach_file;
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
+            AuthAction::Attach { filename }
+                if !allow_attach_file && !matches!(filename, "" | ":memory:") =>
+            {
+                Authorization::Deny
+            }
+            _ => Authorization::Allow,
+        }));
+        Ok(conn)
+    }
+}
+
+/// Busy handler: short sleeps first so contended writers get the lock
+/// quickly, then longer ones, giving up after about `BUSY_TIMEOUT`.
+fn wait_for_lock(attempt: i32) -> bool {
+    let (sleep, budget_spent) = if attempt < 20 {
+        (
+            Duration::from_micros(100),
+            Duration::from_micros(100) * attempt as u32,
+        )
+    } else {
+        (
+            Duration::from_millis(1),
+            Duration::from_millis(2) + Duration::from_millis(1) * (attempt as u32 - 20),
+        )
+    };
+    if budget_spent >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(sleep);
+    true
+}
+
+/// Opens every database label some component declares; undefined labels are
+/// a startup error listing each use, as in Spin.
+pub fn open_databases(
+    declared: impl IntoIterator<Item = (String, String)>,
+    configured: &BTreeMap<String, SqliteConfig>,
+    state_dir: Option<&Path>,
+) -> Result<HashMap<String, Arc<SqliteDatabase>>> {
+    let mut databases = HashMap::new();
+    let mut undefined = Vec::new();
+    for (component, label) in declared {
+        if databases.contains_key(&label) {
+            continue;
+        }
+        let config = match configured.get(&label) {
+            Some(config) => config.clone(),
+            None if label == "default" => SqliteDatabase::default_config(state_dir),
+            None => {
+                undefined.push(format!("- Component {component} uses database '{label}'"));
+                continue;
+            }
+        };
+        let database =
+            SqliteDatabase::new(&config).with_context(|| format!("SQLite database '{label}'"))?;
+        databases.insert(label, Arc::new(database));
+    }
+    if !undefined.is_empty() {
+        anyhow::bail!(
+            "One or more components use SQLite databases which are not defined.\n\
+             Check the spelling, or pass a runtime configuration file that defines these databases.\n\
+             See https://spinframework.dev/v3/sqlite-api-guide#using-sqlite-in-spin\n{}",
+            undefined.join("\n")
+        );
+    }
+    Ok(databases)
+}
+
+/// The guest's handle: a lazily opened connection to one database.
+pub struct SqliteHandle {
+    database: Arc<SqliteDatabase>,
+    connection: Arc<Mutex<Option<Connection>>>,
+}
+
+impl sqlite::Host for InstanceState {}
+
+impl sqlite::HostConnection for InstanceState {
+    async fn open(
+        &mut self,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteHandle>, SqlError>> {
+        let Some(database) = self.component.sqlite.get(&label) else {
+            return Ok(Err(SqlError::AccessDenied));
+        };
+        if self.open_sqlite_connections >= MAX_CONNECTIONS_PER_INSTANCE {
+            return Ok(Err(SqlError::Io("too many connections opened".into())));
+        }
+        self.open_sqlite_connections += 1;
+        let handle = SqliteHandle {
+            database: database.clone(),
+            connection: Arc::new(Mutex::new(None)),
+        };
+        Ok(Ok(self.table.push(handle)?))
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<SqliteHandle>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, SqlError>> {
+        let handle = self.table.get(&handle)?;
+        let database = handle.database.clone();
+        let connection = handle.connection.clone();
+        // SQLite blocks (I/O, lock waits): keep it off the async workers.
+        let result = tokio::task::spawn_blocking(move || {
+            let mut slot = connection.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(
+                    database
+                        .connect()
+                        .map_err(|_| SqlError::InvalidConnection)?,
+                );
+            }
+            run_first_statement(
+                slot.as_ref().expect("connection just opened"),
+                &statement,
+                parameters,
+            )
+        })
+        .await?;
+        Ok(result)
+    }
+
+    async fn drop(&mut self, handle: Resource<SqliteHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        self.open_sqlite_connections = self.open_sqlite_connections.saturating_sub(1);
+        Ok(())
+    }
+}
+
+/// Prepares and runs only the first statement of `sql`; the rest is ignored.
+fn run_first_statement(
+    conn: &Connection,
+    sql: &str,
+    parameters: Vec<Value>,
+) -> Result<QueryResult, SqlError> {
+    let io = |e: rusqlite::Error| SqlError::Io(e.to_string());
+    let mut batch = rusqlite::Batch::new(conn, sql);
+    let Some(mut stmt) = batch.next().map_err(io)? else {
+        return Ok(QueryResult {
+            columns: vec![],
+            rows: vec![],
+        });
+    };
+    let expected = stmt.parameter_count();
+    if parameters.len() != expected {
+        return Err(io(rusqlite::Error::InvalidParameterCount(
+            parameters.len(),
+            expected,
+        )));
+    }
+    for (index, value) in parameters.into_iter().enumerate() {
+        let position = index + 1;
+        match value {
+            Value::Integer(i) => stmt.raw_bind_parameter(position, i),
+            Value::Real(f) => stmt.raw_bind_parameter(position, f),
+            Value::Text(s) => stmt.raw_bind_parameter(position, s),
+            Value::Blob(b) => stmt.raw_bind_parameter(position, b),
+            Value::Null => stmt.raw_bind_parameter(position, rusqlite::types::Null),
+        }
+        .map_err(io)?;
+    }
+    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let column_count = columns.len();
+    let mut rows = Vec::new();
+    let mut size = 0usize;
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next().map_err(io)? {
+        let mut values = Vec::with_capacity(column_count);
+        for i in 0..column_count {
+            let value = match row.get_ref(i).map_err(io)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Integer(i),
+                ValueRef::Real(f) => Value::Real(f),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            };
+            size += match &value {
+                Value::Text(t) => t.len() + 16,
+                Value::Blob(b) => b.len() + 16,
+                _ => 16,
+            };
+            values.push(value);
+        }
+        if size > MAX_RESULT_BYTES {
+            return Err(SqlError::Io(format!(
+                "query result exceeds limit of {MAX_RESULT_BYTES} bytes"
+            )));
+        }
+        rows.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database(dir: &Path) -> SqliteDatabase {
+        SqliteDatabase::new(&SqliteConfig::Spin {
+            path: Some(dir.join("db.sqlite")),
+            allow_attach_file: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn only_the_first_statement_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(dir.path()).connect().unwrap();
+        let result = run_first_statement(&conn, "SELECT 1; SELECT 2", vec![]).unwrap();
+        assert_eq!(result.rows.len(), 1);
+        assert!(matches!(result.rows[0].values[0], Value::Integer(1)));
+    }
+
+    #[test]
+    fn values_round_trip_by_storage_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(dir.path()).connect().unwrap();
+        let params = vec![
+            Value::Integer(7),
+            Value::Real(1.5),
+            Value::Text("t".into()),
+            Value::Blob(vec![1, 2]),
+            Value::Null,
+        ];
+        let result = run_first_statement(&conn, "SELECT ?, ?, ?, ?, ? AS last", params).unwrap();
+        assert_eq!(result.columns[4], "last");
+        let v = &result.rows[0].values;
+        assert!(matches!(v[0], Value::Integer(7)));
+        assert!(matches!(v[1], Value::Real(f) if f == 1.5));
+        assert!(matches!(&v[2], Value::Text(t) if t == "t"));
+        assert!(matches!(&v[3], Value::Blob(b) if b == &vec![1, 2]));
+        assert!(matches!(v[4], Value::Null));
+    }
+
+    #[test]
+    fn errors_are_io_with_sqlite_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(dir.path()).connect().unwrap();
+        let err = run_first_statement(&conn, "SELEC 1", vec![]).unwrap_err();
+        assert!(matches!(err, SqlError::Io(m) if m.contains("syntax error")));
+        let err = run_first_statement(&conn, "SELECT ?, ?", vec![Value::Integer(1)]).unwrap_err();
+        assert!(matches!(err, SqlError::Io(m) if m.contains("Got 1, needed 2")),);
+    }
+
+    #[test]
+    fn attaching_a_file_is_not_authorized() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(dir.path()).connect().unwrap();
+        let other = dir.path().join("other.db");
+        let sql = format!("ATTACH '{}' AS other", other.display());
+        let err = run_first_statement(&conn, &sql, vec![]).unwrap_err();
+        assert!(matches!(err, SqlError::Io(m) if m.contains("not authorized")));
+        assert!(run_first_statement(&conn, "ATTACH ':memory:' AS scratch", vec![]).is_ok());
+    }
+}

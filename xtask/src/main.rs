@@ -1,1 +1,116 @@
-fn main() {}
+//! Development tasks, run with `cargo xtask <command>` (see `USAGE`).
+//!
+//! Each command lives in its own module; `setup` holds what they share (paths, the wasm
+//! target, building the host). Components are built by the host's `spin-host build`.
+
+mod bench;
+mod build;
+mod setup;
+mod test;
+mod up;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [options] [-- passthrough args]
+
+Commands:
+  build [--release]          install the wasm32-wasip2 target if missing, run the build
+                             commands of spin.toml (like `spin build`), build spin-host
+  up [--release] [-- ARGS]   build, then run `spin-host up --runtime-config-file
+                             runtime-config.toml ARGS` in the repository root
+  test [-- ARGS]             build (also the components of tests/apps/*/spin.toml), then
+                             `cargo test --workspace ARGS` with SPIN_HOST_BIN set
+                             (SPIN_BIN, if set, is passed on for the comparison tests)
+  bench [--duration SECS] [--connections N[,N...]]
+                             load-test the visits API with wrk (default 10 s at 1 and 32
+                             connections); with SPIN_BIN set, also against Spin
+  help                       print this message
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    };
+    let (options, passthrough) = split_passthrough(rest);
+    let result = match command.as_str() {
+        "build" => build::run(options, passthrough),
+        "up" => up::run(options, passthrough),
+        "test" => test::run(options, passthrough),
+        "bench" => bench::run(options, passthrough),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        unknown => {
+            eprintln!("error: unknown command `{unknown}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Splits a command's arguments at the first `--`: xtask's own options before it, arguments
+/// for the program the command runs after it.
+fn split_passthrough(args: &[String]) -> (&[String], &[String]) {
+    match args.iter().position(|arg| arg == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[]),
+    }
+}
+
+/// Fails on any option the command does not take; `runs` names the program that receives
+/// the arguments after `--`, if the command runs one.
+fn reject_unknown(command: &str, options: &[String], runs: Option<&str>) -> anyhow::Result<()> {
+    let Some(option) = options.first() else {
+        return Ok(());
+    };
+    match runs {
+        Some(program) => anyhow::bail!(
+            "`{command}` does not take `{option}`; arguments for `{program}` go after `--`"
+        ),
+        None => anyhow::bail!("`{command}` does not take `{option}` (see `cargo xtask help`)"),
+    }
+}
+
+/// Fails if the command does not pass arguments on to another program.
+fn reject_passthrough(command: &str, passthrough: &[String]) -> anyhow::Result<()> {
+    match passthrough.first() {
+        None => Ok(()),
+        Some(arg) => anyhow::bail!("`{command}` takes no arguments after `--` (got `{arg}`)"),
+    }
+}
+
+/// Removes `flag` from `options` and says whether it was there.
+fn take_flag(options: &mut Vec<String>, flag: &str) -> bool {
+    let before = options.len();
+    options.retain(|option| option != flag);
+    options.len() != before
+}
+
+/// Removes `--name VALUE` or `--name=VALUE` from `options` and returns the value.
+fn take_value(options: &mut Vec<String>, name: &str) -> anyhow::Result<Option<String>> {
+    let prefix = format!("{name}=");
+    let Some(i) = options
+        .iter()
+        .position(|o| o == name || o.starts_with(&prefix))
+    else {
+        return Ok(None);
+    };
+    let option = options.remove(i);
+    if let Some(value) = option.strip_prefix(&prefix) {
+        return Ok(Some(value.to_string()));
+    }
+    if i < options.len() {
+        return Ok(Some(options.remove(i)));
+    }
+    anyhow::bail!("`{name}` needs a value")
+}

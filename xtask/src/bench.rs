@@ -1,0 +1,477 @@
+//! `cargo xtask bench`: load-test the visits API with wrk against a release build of our
+//! host (and against Spin when `SPIN_BIN` is set), then check that an acknowledged write
+//! survives `kill -9`.
+
+mod http;
+mod server;
+mod wrk;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::{
+    build::{self, Components},
+    setup::{self, Profile},
+};
+use server::{Server, ServerSpec};
+use wrk::Figures;
+
+const FIXTURE: &str = "components/visits/fixtures/sample.json";
+const VISIT: &str = r#"{"EventDay":20171012,"EventCount":1}"#;
+/// Posts `VISIT` to /visits/1000 .. /visits/1999 in turn.
+const RECORD_VISITS_LUA: &str = r#"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"EventDay":20171012,"EventCount":1}'
+local counter = 0
+request = function()
+  local path = "/visits/" .. (1000 + counter % 1000)
+  counter = counter + 1
+  return wrk.format(nil, path)
+end
+"#;
+/// The id whose count must survive a crash; one of those `RECORD_VISITS_LUA` writes to.
+const DURABILITY_ID: u32 = 1000;
+
+struct Settings {
+    duration_secs: u64,
+    connections: Vec<u32>,
+}
+
+impl Settings {
+    fn parse(options: &[String]) -> Result<Settings> {
+        let mut options = options.to_vec();
+        let duration_secs = match crate::take_value(&mut options, "--duration")? {
+            Some(secs) => secs
+                .parse()
+                .with_context(|| format!("--duration takes whole seconds, not `{secs}`"))?,
+            None => 10,
+        };
+        let connections = match crate::take_value(&mut options, "--connections")? {
+            Some(list) => list
+                .split(',')
+                .map(|n| n.trim().parse::<u32>().ok().filter(|&n| n > 0))
+                .collect::<Option<Vec<_>>>()
+                .with_context(|| format!("--connections takes counts like `1,32`, not `{list}`"))?,
+            None => vec![1, 32],
+        };
+        crate::reject_unknown("bench", &options, None)?;
+        ensure!(duration_secs > 0, "--duration must be at least 1 second");
+        Ok(Settings {
+            duration_secs,
+            connections,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Scenario {
+    ReadVisits,
+    RecordVisit,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 2] = [Scenario::ReadVisits, Scenario::RecordVisit];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::ReadVisits => "GET /visits/324?startDate=20171014",
+            Scenario::RecordVisit => "POST /visits/{id}",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Scenario::ReadVisits => "/visits/324?startDate=20171014",
+            Scenario::RecordVisit => "/visits/1000",
+        }
+    }
+}
+
+/// What one server did.
+struct Report {
+    server: String,
+    runs: Vec<(Scenario, u32, Figures)>,
+    peak_rss_kib: Option<u64>,
+    durability: Result<Durability, String>,
+}
+
+/// The count of `DURABILITY_ID` read just before `kill -9` and after the restart.
+struct Durability {
+    before: u64,
+    after: u64,
+}
+
+pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
+    let settings = Settings::parse(options)?;
+    crate::reject_passthrough("bench", passthrough)?;
+    ensure_wrk()?;
+    build::build(Profile::Release, Components::App)?;
+
+    let root = setup::repo_root();
+    let fixture =
+        std::fs::read(root.join(FIXTURE)).with_context(|| format!("could not read {FIXTURE}"))?;
+    let work_dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("could not create {}", work_dir.display()))?;
+    let lua = work_dir.join("record-visits.lua");
+    std::fs::write(&lua, RECORD_VISITS_LUA)?;
+
+    let mut servers = vec![(
+        "spin-host".to_string(),
+        setup::host_binary(Profile::Release),
+    )];
+    if let Some(spin) = std::env::var_os("SPIN_BIN") {
+        servers.push(("Spin".to_string(), PathBuf::from(spin)));
+    }
+    let mut reports = Vec::new();
+    for (name, program) in servers {
+        let dir = work_dir.join(name.to_lowercase());
+        reports.push(bench_server(
+            name, program, &dir, &settings, &fixture, &lua,
+        )?);
+    }
+
+    print_reports(&reports, &settings);
+    // Kept on failure: the servers' logs are there.
+    let _ = std::fs::remove_dir_all(&work_dir);
+    Ok(())
+}
+
+/// Starts one server on a fresh database, loads the fixture, runs every scenario, then the
+/// durability check.
+fn bench_server(
+    name: String,
+    program: PathBuf,
+    dir: &Path,
+    settings: &Settings,
+    fixture: &[u8],
+    lua: &Path,
+) -> Result<Report> {
+    let state_dir = dir.join("state");
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("could not create {}", state_dir.display()))?;
+    let runtime_config = dir.join("runtime-config.toml");
+    let database = dir.join("visits.db");
+    std::fs::write(
+        &runtime_config,
+        format!(
+            "[sqlite_database.visits]\ntype = \"spin\"\npath = {}\n",
+            toml::Value::String(database.display().to_string())
+        ),
+    )?;
+    let mut spec = ServerSpec {
+        name,
+        program,
+        addr: server::free_addr()?,
+        runtime_config,
+        state_dir,
+        log: dir.join("server.log"),
+    };
+
+    eprintln!(
+        "bench: starting {} on {} (log: {})",
+        spec.name,
+        spec.addr,
+        spec.log.display()
+    );
+    let mut server = Server::start(&spec)?;
+    eprintln!("bench: loading {FIXTURE} with PUT /visits");
+    let loaded = http::request(server.addr(), "PUT", "/visits", Some(fixture))?;
+    if !loaded.is_success() {
+        bail!(
+            "{}: PUT /visits answered {}: {}",
+            spec.name,
+            loaded.status,
+            loaded.body_text()
+        );
+    }
+
+    let mut runs = Vec::new();
+    for scenario in Scenario::ALL {
+        for &connections in &settings.connections {
+            eprintln!(
+                "bench: {}: {} with {connections} connection(s) for {} s",
+                spec.name,
+                scenario.name(),
+                settings.duration_secs
+            );
+            let url = format!("http://{}{}", server.addr(), scenario.path());
+            let script = matches!(scenario, Scenario::RecordVisit).then_some(lua);
+            let figures = wrk::run(&url, connections, settings.duration_secs, script)?;
+            eprintln!(
+                "bench:   {:.0} req/s, p99 {} ms, {} errors, {} timeouts",
+                figures.requests_per_sec,
+                ms(figures.p99_ms),
+                figures.errors,
+                figures.timeouts
+            );
+            runs.push((scenario, connections, figures));
+        }
+    }
+    let peak_rss_kib = server.peak_rss_kib();
+
+    eprintln!(
+        "bench: {}: durability: POST, read the count, kill -9, restart, read again",
+        spec.name
+    );
+    let durability = check_durability(&mut server, &mut spec).map_err(|err| {
+        eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
+        format!("{err:#}")
+    });
+    Ok(Report {
+        server: spec.name.clone(),
+        runs,
+        peak_rss_kib,
+        durability,
+    })
+}
+
+/// Records a visit, reads the count, kills the server with SIGKILL, restarts it on the same
+/// state and reads the count again.
+fn check_durability(server: &mut Server, spec: &mut ServerSpec) -> Result<Durability> {
+    let path = format!("/visits/{DURABILITY_ID}");
+    let posted = http::request(server.addr(), "POST", &path, Some(VISIT.as_bytes()))?;
+    if !posted.is_success() {
+        bail!(
+            "POST {path} answered {}: {}",
+            posted.status,
+            posted.body_text()
+        );
+    }
+    let before = visit_count(server)?;
+    ensure!(
+        before > 0,
+        "GET {path} counts no visits right after an acknowledged POST"
+    );
+    server.kill_hard();
+    spec.addr = server::free_addr()?;
+    *server = Server::start(spec).context("restarting after kill -9")?;
+    let after = visit_count(server)?;
+    Ok(Durability { before, after })
+}
+
+/// Total `EventCount` of `DURABILITY_ID` since the benchmark's event day, wherever the
+/// response puts the counts; a 404 counts as no visits.
+fn visit_count(server: &Server) -> Result<u64> {
+    let path = format!("/visits/{DURABILITY_ID}?startDate=20171001");
+    let response = http::get(server.addr(), &path)?;
+    if response.status == 404 {
+        return Ok(0);
+    }
+    if !response.is_success() {
+        bail!(
+            "GET {path} answered {}: {}",
+            response.status,
+            response.body_text()
+        );
+    }
+    let json: serde_json::Value = serde_json::from_slice(&response.body)
+        .with_context(|| format!("GET {path} did not answer JSON: {}", response.body_text()))?;
+    sum_event_counts(&json)
+        .with_context(|| format!("no EventCount in the answer to GET {path}: {json}"))
+}
+
+fn sum_event_counts(json: &serde_json::Value) -> Option<u64> {
+    use serde_json::Value;
+    match json {
+        Value::Object(fields) => {
+            if let Some(count) = fields
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("EventCount"))
+            {
+                return count.1.as_u64();
+            }
+            sum_of(fields.values())
+        }
+        Value::Array(items) if items.is_empty() => Some(0),
+        Value::Array(items) => sum_of(items.iter()),
+        _ => None,
+    }
+}
+
+/// Sum over the values that have counts; `None` if none has.
+fn sum_of<'a>(values: impl Iterator<Item = &'a serde_json::Value>) -> Option<u64> {
+    values
+        .filter_map(sum_event_counts)
+        .fold(None, |sum, count| Some(sum.unwrap_or(0) + count))
+}
+
+fn ensure_wrk() -> Result<()> {
+    if on_path("wrk") {
+        return Ok(());
+    }
+    eprintln!("bench: wrk is not installed; installing the Debian package");
+    if apt_get(&["install", "-y", "wrk"]).is_err() {
+        apt_get(&["update"])?;
+        apt_get(&["install", "-y", "wrk"])?;
+    }
+    ensure!(
+        on_path("wrk"),
+        "wrk is still not on PATH after installing it"
+    );
+    Ok(())
+}
+
+fn apt_get(args: &[&str]) -> Result<()> {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        Command::new("apt-get")
+    } else {
+        Command::new("sudo")
+    };
+    if root {
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
+    } else {
+        cmd.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+    }
+    cmd.args(args);
+    eprintln!("bench: {}", setup::describe(&cmd));
+    setup::run(&mut cmd)
+}
+
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(program))
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    })
+}
+
+fn print_reports(reports: &[Report], settings: &Settings) {
+    println!();
+    println!(
+        "visits API, {} s per run (wrk --latency --timeout 2s)",
+        settings.duration_secs
+    );
+    for report in reports {
+        println!();
+        println!("{}: peak RSS {}", report.server, mib(report.peak_rss_kib));
+        print_header();
+        for (scenario, connections, f) in &report.runs {
+            print_row(
+                scenario.name(),
+                *connections,
+                [
+                    format!("{:.0}", f.requests_per_sec),
+                    ms(f.p50_ms),
+                    ms(f.p99_ms),
+                    f.errors.to_string(),
+                    f.timeouts.to_string(),
+                ],
+            );
+        }
+        match &report.durability {
+            Ok(Durability { before, after }) => println!(
+                "durability: /visits/{DURABILITY_ID} count {before} before kill -9, \
+                 {after} after restart: {}",
+                if after >= before {
+                    "survived"
+                } else {
+                    "LOST acknowledged writes"
+                }
+            ),
+            Err(err) => println!("durability: not checked ({err})"),
+        }
+    }
+
+    let [host, spin] = reports else { return };
+    println!();
+    println!(
+        "{} / {}: peak RSS {}",
+        host.server,
+        spin.server,
+        ratio(
+            host.peak_rss_kib.map(|k| k as f64),
+            spin.peak_rss_kib.map(|k| k as f64)
+        )
+    );
+    println!(
+        "(req/s above 1: host faster; latency, errors, timeouts and RSS below 1: host better)"
+    );
+    print_header();
+    for ((scenario, connections, h), (_, _, s)) in host.runs.iter().zip(&spin.runs) {
+        print_row(
+            scenario.name(),
+            *connections,
+            [
+                ratio(Some(h.requests_per_sec), Some(s.requests_per_sec)),
+                ratio(h.p50_ms, s.p50_ms),
+                ratio(h.p99_ms, s.p99_ms),
+                ratio(Some(h.errors as f64), Some(s.errors as f64)),
+                ratio(Some(h.timeouts as f64), Some(s.timeouts as f64)),
+            ],
+        );
+    }
+}
+
+fn print_header() {
+    print_row_raw(
+        "scenario",
+        "conns",
+        ["req/s", "p50 ms", "p99 ms", "errors", "timeouts"].map(String::from),
+    );
+}
+
+fn print_row(scenario: &str, connections: u32, figures: [String; 5]) {
+    print_row_raw(scenario, &connections.to_string(), figures);
+}
+
+fn print_row_raw(
+    scenario: &str,
+    connections: &str,
+    [rps, p50, p99, errors, timeouts]: [String; 5],
+) {
+    println!(
+        "{scenario:<36} {connections:>5} {rps:>10} {p50:>8} {p99:>8} {errors:>8} {timeouts:>8}"
+    );
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or("-".to_string(), |ms| format!("{ms:.2}"))
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("unknown".to_string(), |kib| {
+        format!("{:.1} MiB", kib as f64 / 1024.0)
+    })
+}
+
+/// `a / b` to two places; `-` when undefined.
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_summed_wherever_the_response_puts_them() {
+        let json = serde_json::json!({"Id": 1000, "Visits": [
+            {"EventDay": 20171012, "EventCount": 3},
+            {"EventDay": 20171013, "EventCount": 4},
+        ]});
+        assert_eq!(sum_event_counts(&json), Some(7));
+        assert_eq!(
+            sum_event_counts(&serde_json::json!({"EventCount": 2})),
+            Some(2)
+        );
+        assert_eq!(
+            sum_event_counts(&serde_json::json!({"Visits": []})),
+            Some(0)
+        );
+        assert_eq!(sum_event_counts(&serde_json::json!({"Total": 2})), None);
+    }
+}

@@ -1,0 +1,234 @@
+//! A server under test (`spin-host up` or `spin up`) as a child process that is stopped
+//! when dropped, also when the benchmark fails half-way.
+
+use std::{
+    collections::HashMap,
+    fs::OpenOptions,
+    net::{SocketAddr, TcpListener},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+use super::http;
+use crate::setup;
+
+const HEALTH_PATH: &str = "/.well-known/spin/health";
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to start a server: `<program> up --listen <addr> --runtime-config-file <file>
+/// --state-dir <dir>` in the repository root, output appended to `log`.
+pub struct ServerSpec {
+    pub name: String,
+    pub program: PathBuf,
+    pub addr: SocketAddr,
+    pub runtime_config: PathBuf,
+    pub state_dir: PathBuf,
+    pub log: PathBuf,
+}
+
+pub struct Server {
+    child: Child,
+    addr: SocketAddr,
+    name: String,
+    log: PathBuf,
+    stopped: bool,
+}
+
+impl Server {
+    /// Starts the server and waits until its health endpoint answers.
+    pub fn start(spec: &ServerSpec) -> Result<Server> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&spec.log)
+            .with_context(|| format!("could not open {}", spec.log.display()))?;
+        let mut cmd = Command::new(&spec.program);
+        cmd.current_dir(setup::repo_root())
+            .arg("up")
+            .arg("--listen")
+            .arg(spec.addr.to_string())
+            .arg("--runtime-config-file")
+            .arg(&spec.runtime_config)
+            .arg("--state-dir")
+            .arg(&spec.state_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {}", setup::describe(&cmd)))?;
+        let mut server = Server {
+            child,
+            addr: spec.addr,
+            name: spec.name.clone(),
+            log: spec.log.clone(),
+            stopped: false,
+        };
+        server.wait_until_healthy()?;
+        Ok(server)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn wait_until_healthy(&mut self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                self.stopped = true;
+                bail!(
+                    "{} exited while starting ({status}); its output is in {}",
+                    self.name,
+                    self.log.display()
+                );
+            }
+            if http::get(self.addr, HEALTH_PATH).is_ok_and(|response| response.is_success()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not answer {HEALTH_PATH} on {} within {} s; its output is in {}",
+                    self.name,
+                    self.addr,
+                    START_TIMEOUT.as_secs(),
+                    self.log.display()
+                );
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Peak resident memory in KiB: VmHWM summed over the server's processes (Spin serves
+    /// from a child process of `spin up`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let values: Vec<u64> = process_tree(self.child.id())
+            .into_iter()
+            .filter_map(peak_rss_of)
+            .collect();
+        if values.is_empty() {
+            None
+        } else {
+            Some(values.iter().sum())
+        }
+    }
+
+    /// Kills the server and all its processes with SIGKILL, as a crash would.
+    pub fn kill_hard(&mut self) {
+        signal_all(&process_tree(self.child.id()), libc::SIGKILL);
+        let _ = self.child.wait();
+        self.stopped = true;
+    }
+
+    /// Stops the server as Ctrl-C would (SIGINT to all its processes), then SIGKILL after a while.
+    fn stop(&mut self) {
+        let pids = process_tree(self.child.id());
+        signal_all(&pids, libc::SIGINT);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if !pids.iter().any(|&pid| is_alive(pid, &mut self.child)) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        signal_all(
+            &pids
+                .into_iter()
+                .filter(|&pid| is_alive(pid, &mut self.child))
+                .collect::<Vec<_>>(),
+            libc::SIGKILL,
+        );
+        let _ = self.child.wait();
+        self.stopped = true;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !self.stopped {
+            eprintln!("bench: stopping {}", self.name);
+            self.stop();
+        }
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_addr() -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("could not find a free port")?;
+    Ok(listener.local_addr()?)
+}
+
+/// `root` and its descendants, from /proc.
+fn process_tree(root: u32) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Some(ppid) = parent_of(pid) {
+                children.entry(ppid).or_default().push(pid);
+            }
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        tree.extend(children.get(&tree[i]).into_iter().flatten());
+        i += 1;
+    }
+    tree
+}
+
+fn peak_rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn signal_all(pids: &[u32], signal: libc::c_int) {
+    for &pid in pids {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(pid as libc::pid_t, signal) };
+    }
+}
+
+/// Whether `pid` is still running; the direct child is reaped through `child` so that it
+/// does not linger as a zombie, and zombies count as gone.
+fn is_alive(pid: u32, child: &mut Child) -> bool {
+    if pid == child.id() {
+        return matches!(child.try_wait(), Ok(None));
+    }
+    state_of(pid).is_some_and(|state| state != 'Z')
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.nth(1)?.parse().ok()
+}
+
+fn state_of(pid: u32) -> Option<char> {
+    stat_fields(pid)?.next()?.chars().next()
+}
+
+/// The fields of /proc/<pid>/stat after `pid (comm)`: state, ppid, ...
+fn stat_fields(pid: u32) -> Option<std::vec::IntoIter<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may itself contain spaces and parentheses.
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    Some(
+        after_comm
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
+}

@@ -1,0 +1,45 @@
+//! `cargo xtask up`: build, then serve the application with our host.
+
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::{
+    build::{self, Components},
+    setup::{self, Profile},
+};
+
+pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
+    let mut options = options.to_vec();
+    let profile = if crate::take_flag(&mut options, "--release") {
+        Profile::Release
+    } else {
+        Profile::Dev
+    };
+    crate::reject_unknown("up", &options, Some("spin-host up"))?;
+    build::build(profile, Components::App)?;
+
+    let mut host = Command::new(setup::host_binary(profile));
+    host.current_dir(setup::repo_root())
+        .args(["up", "--runtime-config-file", "runtime-config.toml"])
+        .args(host_args);
+    eprintln!("Running `{}`", setup::describe(&host));
+    exec(host)
+}
+
+/// Becomes the host (on Unix), so Ctrl-C, the exit code and the terminal are all the host's.
+#[cfg(unix)]
+fn exec(mut host: Command) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let err = host.exec();
+    Err(err).with_context(|| format!("could not start {}", setup::describe(&host)))
+}
+
+/// Runs the host and exits with its exit code. Ctrl-C reaches the host from the console too.
+#[cfg(not(unix))]
+fn exec(mut host: Command) -> Result<()> {
+    let status = host
+        .status()
+        .with_context(|| format!("could not start {}", setup::describe(&host)))?;
+    std::process::exit(status.code().unwrap_or(1))
+}

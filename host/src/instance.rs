@@ -1,6 +1,7 @@
 //! What one request's wasm instance owns: its WASI context, resource table,
 //! limits and the component's capabilities. Built fresh for every request.
 
+use crate::guest_output::GuestOutput;
 use crate::key_value::KeyValueBackend;
 use crate::outbound::{OutboundHooks, OutboundRules};
 use crate::sqlite::SqliteDatabase;
@@ -19,6 +20,8 @@ pub struct ComponentRuntime {
     pub id: String,
     pub pre: ProxyPre<InstanceState>,
     pub environment: Vec<(String, String)>,
+    pub stdout: GuestOutput,
+    pub stderr: GuestOutput,
     /// Only the labels the component declares: others are `access-denied`.
     pub key_value: HashMap<String, Arc<dyn KeyValueBackend>>,
     pub sqlite: HashMap<String, Arc<SqliteDatabase>>,
@@ -44,9 +47,8 @@ impl InstanceState {
         limits: StoreLimits,
     ) -> InstanceState {
         let mut wasi = WasiCtx::builder();
-        // Guest stdout and stderr both go to the host's stderr, as in Spin.
-        wasi.stdout(std::io::stderr())
-            .stderr(std::io::stderr())
+        wasi.stdout(component.stdout.clone())
+            .stderr(component.stderr.clone())
             .envs(&component.environment);
         InstanceState {
             component,

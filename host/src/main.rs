@@ -6,6 +6,7 @@
 mod bindings;
 mod build;
 mod engine;
+mod guest_output;
 mod instance;
 mod key_value;
 mod manifest;
@@ -57,6 +58,9 @@ struct UpArgs {
     /// Where default stores live; empty for in-memory. Default: `.spin` beside the manifest.
     #[arg(long = "state-dir")]
     state_dir: Option<String>,
+    /// Where guest stdout/stderr are logged; empty for none. Default: `<state dir>/logs`.
+    #[arg(short = 'L', long = "log-dir")]
+    log_dir: Option<String>,
     /// Where compiled components are cached. Default: ~/.cache/spin-host.
     #[arg(long = "cache-dir")]
     cache_dir: Option<PathBuf>,
@@ -152,6 +156,14 @@ fn up(args: UpArgs) -> Result<()> {
         Some(dir) => Some(cwd.join(dir)),
         None => Some(app.dir.join(".spin")),
     };
+    let log_dir = match args.log_dir.clone().or(runtime_config.log_dir.clone()) {
+        Some(dir) if dir.is_empty() => None,
+        Some(dir) => Some(cwd.join(dir)),
+        None => state_dir.as_ref().map(|d| d.join("logs")),
+    };
+    if let Some(dir) = &log_dir {
+        eprintln!("Logging component stdio to {:?}", dir);
+    }
     let cache_dir = if args.disable_cache {
         None
     } else {
@@ -163,6 +175,7 @@ fn up(args: UpArgs) -> Result<()> {
     let options = runtime::StartOptions {
         app,
         state_dir,
+        log_dir,
         cache_dir,
         listen_addr,
         limits: runtime::Limits {

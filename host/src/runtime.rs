@@ -3,6 +3,7 @@
 //! instance (used by inbound HTTP and by service chaining alike).
 
 use crate::engine;
+use crate::guest_output::GuestOutput;
 use crate::instance::{ComponentRuntime, InstanceState};
 use crate::manifest::App;
 use crate::outbound::{OutboundHooks, OutboundRules};
@@ -38,6 +39,8 @@ pub struct StartOptions {
     pub app: App,
     pub runtime_config: RuntimeConfig,
     pub state_dir: Option<PathBuf>,
+    /// Where guest stdout/stderr are logged per component; `None` = not logged.
+    pub log_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
     pub listen_addr: SocketAddr,
     pub limits: Limits,
@@ -68,6 +71,7 @@ impl AppRuntime {
             app,
             runtime_config,
             state_dir,
+            log_dir,
             cache_dir,
             listen_addr,
             limits,
@@ -144,6 +148,8 @@ impl AppRuntime {
                 id: id.clone(),
                 pre,
                 environment,
+                stdout: GuestOutput::open(log_dir.as_deref(), &id, "stdout")?,
+                stderr: GuestOutput::open(log_dir.as_deref(), &id, "stderr")?,
                 key_value: decl
                     .key_value_stores
                     .iter()

@@ -13,6 +13,7 @@ pub struct RuntimeConfig {
     pub sqlite_databases: BTreeMap<String, SqliteConfig>,
     pub variable_providers: Vec<VariableProviderConfig>,
     pub state_dir: Option<String>,
+    pub log_dir: Option<String>,
     pub max_instance_memory: Option<u64>,
     /// A line for the startup banner, as Spin prints it.
     pub summary: Option<String>,
@@ -137,6 +138,13 @@ impl RuntimeConfig {
             config.state_dir = Some(
                 dir.as_str()
                     .context("`state_dir` must be a string")?
+                    .to_string(),
+            );
+        }
+        if let Some(dir) = table.get("log_dir") {
+            config.log_dir = Some(
+                dir.as_str()
+                    .context("`log_dir` must be a string")?
                     .to_string(),
             );
         }

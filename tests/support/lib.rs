@@ -1,1 +1,748 @@
+//! Test harness shared by the integration tests: start a Spin app as a real
+//! server process and talk HTTP to it.
+//!
+//! The server is the real Spin when `SPIN_BIN` is set, otherwise the project's
+//! own host (`SPIN_HOST_BIN`, default `<repo>/target/debug/spin-host`); both are
+//! started with the same `up` arguments, so every test runs unchanged against
+//! either. Each [`TestApp`] owns a temp dir holding its state dir, runtime config
+//! and server log, and kills its server (and the server's children) on drop.
+//!
+//! Helpers for the tests' other parties live here too: [`UpstreamServer`] (a
+//! loopback HTTP server for outbound requests) and [`RedisServer`].
 
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to become healthy (the first start compiles wasm).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+const HEALTH_POLL_INTERVAL: Duration = Duration::from_millis(50);
+const HEALTH_PATH: &str = "/.well-known/spin/health";
+/// Upper bound for any single test request, so a test never hangs.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts to start on a fresh port when the chosen one was taken meanwhile.
+const PORT_ATTEMPTS: usize = 3;
+
+/// The repository root (the workspace holding `spin.toml`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// True when the tests run against the real Spin (`SPIN_BIN` is set); tests of
+/// host-only flags skip themselves then.
+pub fn is_real_spin() -> bool {
+    std::env::var_os("SPIN_BIN").is_some()
+}
+
+/// The conformance probe's wasm (built by
+/// `cargo build --target wasm32-wasip2 --release -p probe`); panics with that
+/// hint if it is missing.
+pub fn probe_wasm() -> PathBuf {
+    let path = repo_root().join("target/wasm32-wasip2/release/probe.wasm");
+    require_file(
+        &path,
+        "build it with `cargo build --target wasm32-wasip2 --release -p probe`",
+    );
+    path
+}
+
+/// A free loopback port (bound and released, so another process could take it
+/// before it is used; [`TestApp`] retries in that case).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// What to start: a manifest plus its runtime config, environment and flags.
+#[derive(Clone, Debug, Default)]
+pub struct AppSpec {
+    /// Path of the `spin.toml` (passed as `--from`).
+    pub manifest: PathBuf,
+    /// Runtime-config TOML; every `{tmp}` is replaced by the app's temp dir.
+    /// Empty = no `--runtime-config-file`.
+    pub runtime_config: String,
+    /// Extra environment for the server process.
+    pub env: Vec<(String, String)>,
+    /// Extra arguments after the standard `up` arguments.
+    pub extra_args: Vec<String>,
+}
+
+/// Why a server did not become healthy.
+pub struct StartFailure {
+    /// The exit status, or `None` if it was still running at the deadline.
+    pub status: Option<ExitStatus>,
+    /// Everything the server printed (stdout and stderr, interleaved).
+    pub stderr: String,
+}
+
+impl fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "server exited before becoming healthy ({status})")?,
+            None => write!(f, "server not healthy after {STARTUP_TIMEOUT:?}")?,
+        }
+        write!(f, "; its output:\n{}", self.stderr)
+    }
+}
+
+impl fmt::Debug for StartFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A running app server. Killed (with its process group) and reaped on drop.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub base_url: String,
+    spec: AppSpec,
+    temp: tempfile::TempDir,
+    child: Option<Child>,
+    agent: ureq::Agent,
+}
+
+impl TestApp {
+    /// Starts the repository's own app (`spin.toml` at the repo root) with a
+    /// fresh state dir and the `visits` database in the temp dir.
+    pub fn start_main_app() -> TestApp {
+        let root = repo_root();
+        require_file(
+            &root.join("target/wasm32-wasip2/release/visits.wasm"),
+            "build it with `cargo build --target wasm32-wasip2 --release -p visits`",
+        );
+        TestApp::start(AppSpec {
+            manifest: root.join("spin.toml"),
+            runtime_config:
+                "[sqlite_database.visits]\ntype = \"spin\"\npath = \"{tmp}/visits.db\"\n".to_owned(),
+            ..AppSpec::default()
+        })
+    }
+
+    /// Starts an app and waits until it is healthy; panics with the server's
+    /// output if it is not.
+    pub fn start(spec: AppSpec) -> TestApp {
+        match TestApp::try_start(spec) {
+            Ok(app) => app,
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+
+    /// Starts an app; `Err` if the server exits (or is still unhealthy at the
+    /// deadline) before `/.well-known/spin/health` answers 200. For tests
+    /// that expect startup to fail.
+    pub fn try_start(spec: AppSpec) -> Result<TestApp, StartFailure> {
+        let temp = tempfile::Builder::new()
+            .prefix("spin-test-")
+            .tempdir()
+            .expect("create temp dir");
+        fs::create_dir_all(temp.path().join("state")).expect("create state dir");
+        if !spec.runtime_config.is_empty() {
+            let tmp = temp.path().to_str().expect("utf-8 temp path");
+            fs::write(
+                temp.path().join("runtime-config.toml"),
+                spec.runtime_config.replace("{tmp}", tmp),
+            )
+            .expect("write runtime config");
+        }
+        let mut app = TestApp {
+            base_url: String::new(),
+            spec,
+            temp,
+            child: None,
+            agent: new_agent(REQUEST_TIMEOUT),
+        };
+        app.launch()?;
+        Ok(app)
+    }
+
+    /// The app's temp dir (holds `state/`, `runtime-config.toml`, `server.log`).
+    pub fn temp_dir(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// The state dir passed as `--state-dir`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.temp.path().join("state")
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn get(&self, path: &str) -> TestResponse {
+        self.request("GET", path, &[], Vec::new())
+    }
+
+    pub fn post(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> TestResponse {
+        self.request("POST", path, &[("content-type", content_type)], body)
+    }
+
+    pub fn put(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> TestResponse {
+        self.request("PUT", path, &[("content-type", content_type)], body)
+    }
+
+    /// Sends a request and reads the whole response; panics (with the server's
+    /// output) if no HTTP response arrives within the request timeout.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> TestResponse {
+        match self.try_request(method, path, headers, body) {
+            Ok(response) => response,
+            Err(e) => panic!(
+                "{method} {path}: no HTTP response: {e}\nserver output:\n{}",
+                self.stderr()
+            ),
+        }
+    }
+
+    /// Like [`TestApp::request`], but a transport failure (refused, reset,
+    /// closed without a response, timed out) is an `Err` instead of a panic.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Result<TestResponse, String> {
+        send(&self.agent, method, &self.url(path), headers, body.into())
+    }
+
+    /// SIGKILLs the server (and its children); the state dir is kept.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_process_group(&mut child);
+        }
+    }
+
+    /// Starts the server again with the same spec, state dir and runtime
+    /// config (on a new port: `base_url` changes) and waits until healthy.
+    pub fn restart(&mut self) {
+        self.kill_hard();
+        self.agent = new_agent(REQUEST_TIMEOUT);
+        if let Err(failure) = self.launch() {
+            panic!("restart failed: {failure}");
+        }
+    }
+
+    /// Everything the server printed so far (stdout and stderr, interleaved),
+    /// across restarts.
+    pub fn stderr(&self) -> String {
+        read_lossy(&self.log_path())
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.temp.path().join("server.log")
+    }
+
+    fn launch(&mut self) -> Result<(), StartFailure> {
+        let mut attempt = 1;
+        loop {
+            let log_start = fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0);
+            let port = free_port();
+            let child = self.spawn(port);
+            self.child = Some(child);
+            self.base_url = format!("http://127.0.0.1:{port}");
+            match self.wait_healthy() {
+                Ok(()) => return Ok(()),
+                Err(status) => {
+                    if let Some(mut child) = self.child.take() {
+                        kill_process_group(&mut child);
+                    }
+                    let output = read_lossy(&self.log_path());
+                    let output = output
+                        .get(log_start as usize..)
+                        .unwrap_or(&output)
+                        .to_owned();
+                    let port_taken = output.contains("in use") || output.contains("AddrInUse");
+                    if port_taken && attempt < PORT_ATTEMPTS {
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(StartFailure {
+                        status,
+                        stderr: output,
+                    });
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, port: u16) -> Child {
+        let server = server_binary();
+        let mut command = Command::new(&server);
+        command
+            .arg("up")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--from")
+            .arg(&self.spec.manifest)
+            .arg("--state-dir")
+            .arg(self.state_dir());
+        if !self.spec.runtime_config.is_empty() {
+            command
+                .arg("--runtime-config-file")
+                .arg(self.temp.path().join("runtime-config.toml"));
+        }
+        command.args(&self.spec.extra_args);
+        command.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open server log");
+        command
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log)
+            // Its own process group, so that killing it also kills the children
+            // (`spin up` runs the trigger as a child process).
+            .process_group(0);
+        command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", server.display()))
+    }
+
+    /// `Ok` once healthy; `Err(exit status)` if the server exited, or
+    /// `Err(None)` at the deadline.
+    fn wait_healthy(&mut self) -> Result<(), Option<ExitStatus>> {
+        let health_agent = new_agent(Duration::from_secs(2));
+        let url = self.url(HEALTH_PATH);
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let child = self.child.as_mut().expect("server running");
+            if let Some(status) = child.try_wait().expect("poll server process") {
+                return Err(Some(status));
+            }
+            if let Ok(response) = send(&health_agent, "GET", &url, &[], Vec::new()) {
+                if response.status == 200 {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(None);
+            }
+            thread::sleep(HEALTH_POLL_INTERVAL);
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+/// A complete HTTP response.
+#[derive(Clone, Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    /// Header names lowercase, values lossily decoded as UTF-8.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    /// The first value of a header (name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics with the status and body if it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response is not JSON ({e}); status {}, body: {:?}",
+                self.status,
+                self.text()
+            )
+        })
+    }
+}
+
+fn new_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<TestResponse, String> {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    // Only methods that normally carry a body send one (even if empty, as a
+    // `content-length: 0`); a GET goes out without any body framing.
+    let carries_body = !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH");
+    let result = if carries_body {
+        agent.run(builder.body(body).map_err(|e| e.to_string())?)
+    } else {
+        agent.run(builder.body(()).map_err(|e| e.to_string())?)
+    };
+    let mut response = result.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .map_err(|e| format!("reading the body: {e}"))?;
+    Ok(TestResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `$SPIN_BIN`, else `$SPIN_HOST_BIN`, else `<repo>/target/debug/spin-host`.
+fn server_binary() -> PathBuf {
+    if let Some(spin) = std::env::var_os("SPIN_BIN") {
+        return PathBuf::from(spin);
+    }
+    if let Some(host) = std::env::var_os("SPIN_HOST_BIN") {
+        return PathBuf::from(host);
+    }
+    let host = repo_root().join("target/debug/spin-host");
+    require_file(
+        &host,
+        "build it with `cargo build -p spin-host`, or set SPIN_HOST_BIN (our host) or SPIN_BIN (real Spin)",
+    );
+    host
+}
+
+fn kill_process_group(child: &mut Child) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain syscall; the group id is the pid of a child we spawned with
+    // `process_group(0)` and have not reaped yet, so it cannot have been reused.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn require_file(path: &Path, hint: &str) {
+    assert!(path.exists(), "{} is missing: {hint}", path.display());
+}
+
+fn read_lossy(path: &Path) -> String {
+    fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
+/// A request received by an [`UpstreamServer`].
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The request target as sent (normally path and query).
+    pub target: String,
+    /// Header names lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A loopback HTTP/1.1 server for outbound-request tests: answers every request
+/// with `200`, `x-upstream: yes` and the body [`UpstreamServer::BODY`], and
+/// records what it received. Stopped on drop.
+pub struct UpstreamServer {
+    pub port: u16,
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl UpstreamServer {
+    pub const BODY: &'static str = "hello from upstream";
+
+    pub fn start() -> UpstreamServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream server");
+        let port = listener.local_addr().expect("upstream address").port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let requests = Arc::clone(&requests);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let requests = Arc::clone(&requests);
+                    thread::spawn(move || serve_upstream_connection(stream, &requests));
+                }
+            })
+        };
+        UpstreamServer {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests
+            .lock()
+            .expect("upstream requests lock")
+            .clone()
+    }
+}
+
+impl Drop for UpstreamServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve_upstream_connection(stream: TcpStream, requests: &Mutex<Vec<RecordedRequest>>) {
+    let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut writer = stream;
+    // Keep-alive: serve requests until the client closes the connection.
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v): &(String, String)| v.clone())
+        };
+        let body = if header("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
+            read_chunked(&mut reader)
+        } else {
+            let length: usize = header("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            body
+        };
+        requests
+            .lock()
+            .expect("upstream requests lock")
+            .push(RecordedRequest {
+                method,
+                target,
+                headers,
+                body,
+            });
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-upstream: yes\r\ncontent-length: {}\r\n\r\n{}",
+            UpstreamServer::BODY.len(),
+            UpstreamServer::BODY
+        );
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line).unwrap_or(0) == 0 {
+            return body;
+        }
+        let size_text = size_line.trim().split(';').next().unwrap_or("0");
+        let size = usize::from_str_radix(size_text, 16).unwrap_or(0);
+        if size == 0 {
+            // Trailers end with an empty line.
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    return body;
+                }
+            }
+        }
+        let mut chunk = vec![0; size + 2];
+        if reader.read_exact(&mut chunk).is_err() {
+            return body;
+        }
+        chunk.truncate(size);
+        body.extend(chunk);
+    }
+}
+
+/// A throwaway `redis-server` on a free loopback port, no persistence. Killed
+/// on drop. Panics with an install hint if `redis-server` is not installed.
+pub struct RedisServer {
+    pub port: u16,
+    child: Child,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let port = free_port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}): the Redis key-value tests need it \
+                     installed (e.g. `apt-get install redis-server`)"
+                )
+            });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if redis_answers_ping(port) {
+                return RedisServer { port, child };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("redis-server exited on startup ({status}); port {port} taken?");
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("redis-server did not answer PING on port {port} within 10 s");
+            }
+            thread::sleep(HEALTH_POLL_INTERVAL);
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs one command (inline protocol) and returns the raw reply line(s).
+    pub fn command(&self, command: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        stream
+            .write_all(format!("{command}\r\n").as_bytes())
+            .expect("send to redis");
+        let _ = stream.shutdown(Shutdown::Write);
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(1))).ok();
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+/// Reads a file that may not exist yet as text.
+pub fn read_to_string_lossy(path: &Path) -> String {
+    read_lossy(path)
+}
+
+/// Creates `path`'s parent dirs and writes `contents`.
+pub fn write_file(path: &Path, contents: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("create parent dirs");
+    }
+    let mut file = File::create(path).expect("create file");
+    file.write_all(contents.as_bytes()).expect("write file");
+}

@@ -23,6 +23,9 @@ use crate::error::VisitsError;
 use crate::route::Resource;
 use crate::store::{StoreError, VisitsStore};
 
+/// Most bytes of an oversized body read (and dropped) before answering 413.
+const MAX_DRAINED_BYTES: usize = 8 * MAX_BODY_BYTES;
+
 #[http_component]
 async fn handle_visits(request: IncomingRequest) -> Response {
     // The request's own path, not `spin-path-info`: the same under a route and under service chaining.
@@ -85,22 +88,30 @@ fn load_visits(format: BulkFormat, body: &[u8]) -> Result<Response, VisitsError>
     ))
 }
 
-/// Reads the whole body, refusing more than `MAX_BODY_BYTES` without reading past the limit.
+/// Reads the whole body, refusing more than `MAX_BODY_BYTES`. An oversized body is read on (and dropped)
+/// up to `MAX_DRAINED_BYTES`, so the client, still sending, gets to read the 413 instead of a broken pipe.
 async fn read_body(request: IncomingRequest) -> Result<Vec<u8>, VisitsError> {
     let declared_length =
         header(&request, "content-length").and_then(|length| length.trim().parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if declared_length.is_some_and(|length| length > MAX_DRAINED_BYTES as u64) {
         return Err(VisitsError::BodyTooLarge);
     }
     let mut body = Vec::new();
+    let mut received = 0;
     let mut chunks = request.into_body_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk =
             chunk.map_err(|err| VisitsError::InvalidBody(format!("could not be read: {err:?}")))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(VisitsError::BodyTooLarge);
+        received += chunk.len();
+        if received > MAX_DRAINED_BYTES {
+            break;
         }
-        body.extend_from_slice(&chunk);
+        if received <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if received > MAX_BODY_BYTES {
+        return Err(VisitsError::BodyTooLarge);
     }
     Ok(body)
 }

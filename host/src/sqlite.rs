@@ -1,6 +1,11 @@
 //! `fermyon:spin/sqlite@2.0.0`: SQLite databases by label. As in Spin every
-//! `open` is its own connection (opened lazily at the first statement) and
+//! `open` gets a connection of its own (taken at the first statement) and
 //! only the first statement of an `execute` string runs.
+//!
+//! Opening a SQLite file costs more than a typical query, so connections a
+//! guest has finished with go back to a small per-database pool, but only in
+//! the state a new connection would have: no open transaction and no TEMP
+//! objects. Anything else is closed, exactly as Spin closes every connection.
 
 use crate::bindings::fermyon::spin::sqlite::{
     self, Error as SqlError, QueryResult, RowResult, Value,
@@ -24,6 +29,8 @@ const MAX_CONNECTIONS_PER_INSTANCE: usize = 256;
 const MAX_RESULT_BYTES: usize = 128 * 1024 * 1024;
 /// How long a writer waits for the database lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept per database file.
+const MAX_IDLE_CONNECTIONS: usize = 64;
 
 /// A database label's backing storage.
 #[derive(Debug)]
@@ -31,6 +38,7 @@ pub struct SqliteDatabase {
     /// `None`: every connection is a fresh in-memory database.
     path: Option<PathBuf>,
     allow_attach_file: bool,
+    idle: Mutex<Vec<Connection>>,
 }
 
 impl SqliteDatabase {
@@ -46,6 +54,7 @@ impl SqliteDatabase {
         let database = SqliteDatabase {
             path: path.clone(),
             allow_attach_file: *allow_attach_file,
+            idle: Mutex::new(Vec::new()),
         };
         // Settle the journal mode once per file, not on every connection.
         if let Some(path) = &database.path {
@@ -64,6 +73,36 @@ impl SqliteDatabase {
         SqliteConfig::Spin {
             path: state_dir.map(|d| d.join("sqlite_db.db")),
             allow_attach_file: false,
+        }
+    }
+
+    /// A connection for one guest handle: an idle one, or a new one.
+    fn checkout(&self) -> rusqlite::Result<Connection> {
+        // In-memory databases are fresh on every open, so never pooled.
+        if self.path.is_some() {
+            if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+                return Ok(conn);
+            }
+        }
+        self.connect()
+    }
+
+    /// Takes a connection back when the guest drops its handle, if it is as
+    /// clean as a new one; otherwise it is closed here.
+    fn checkin(&self, conn: Connection) {
+        if self.path.is_none() || !conn.is_autocommit() {
+            return;
+        }
+        let has_temp_objects = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.sqlite_schema)")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, bool>(0)))
+            .unwrap_or(true);
+        if has_temp_objects {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push(conn);
         }
     }
 
@@ -186,7 +225,7 @@ impl sqlite::HostConnection for InstanceState {
             if slot.is_none() {
                 *slot = Some(
                     database
-                        .connect()
+                        .checkout()
                         .map_err(|_| SqlError::InvalidConnection)?,
                 );
             }
@@ -201,7 +240,15 @@ impl sqlite::HostConnection for InstanceState {
     }
 
     async fn drop(&mut self, handle: Resource<SqliteHandle>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?;
+        let handle = self.table.delete(handle)?;
+        let connection = handle
+            .connection
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(connection) = connection {
+            handle.database.checkin(connection);
+        }
         self.open_sqlite_connections = self.open_sqlite_connections.saturating_sub(1);
         Ok(())
     }
@@ -213,14 +260,27 @@ fn run_first_statement(
     sql: &str,
     parameters: Vec<Value>,
 ) -> Result<QueryResult, SqlError> {
-    let io = |e: rusqlite::Error| SqlError::Io(e.to_string());
+    // The common case, one statement, comes from the connection's statement
+    // cache; anything else (several statements, errors) is prepared again
+    // statement by statement so that exactly the first one runs or fails.
+    if let Ok(mut stmt) = conn.prepare_cached(sql) {
+        return run_statement(&mut stmt, parameters);
+    }
     let mut batch = rusqlite::Batch::new(conn, sql);
-    let Some(mut stmt) = batch.next().map_err(io)? else {
+    let Some(mut stmt) = batch.next().map_err(|e| SqlError::Io(e.to_string()))? else {
         return Ok(QueryResult {
             columns: vec![],
             rows: vec![],
         });
     };
+    run_statement(&mut stmt, parameters)
+}
+
+fn run_statement(
+    stmt: &mut rusqlite::Statement<'_>,
+    parameters: Vec<Value>,
+) -> Result<QueryResult, SqlError> {
+    let io = |e: rusqlite::Error| SqlError::Io(e.to_string());
     let expected = stmt.parameter_count();
     if parameters.len() != expected {
         return Err(io(rusqlite::Error::InvalidParameterCount(
@@ -290,6 +350,12 @@ mod tests {
         let result = run_first_statement(&conn, "SELECT 1; SELECT 2", vec![]).unwrap();
         assert_eq!(result.rows.len(), 1);
         assert!(matches!(result.rows[0].values[0], Value::Integer(1)));
+        let after_garbage = run_first_statement(&conn, "SELECT 1; SELEC 2", vec![]).unwrap();
+        assert_eq!(
+            after_garbage.rows.len(),
+            1,
+            "text after the first statement is ignored, even if invalid"
+        );
     }
 
     #[test]
@@ -321,6 +387,30 @@ mod tests {
         assert!(matches!(err, SqlError::Io(m) if m.contains("syntax error")));
         let err = run_first_statement(&conn, "SELECT ?, ?", vec![Value::Integer(1)]).unwrap_err();
         assert!(matches!(err, SqlError::Io(m) if m.contains("Got 1, needed 2")),);
+    }
+
+    #[test]
+    fn only_clean_connections_are_pooled() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path());
+        let clean = db.checkout().unwrap();
+        db.checkin(clean);
+        let in_transaction = db.checkout().unwrap();
+        in_transaction.execute_batch("BEGIN").unwrap();
+        db.checkin(in_transaction);
+        let with_temp = db.checkout().unwrap();
+        with_temp
+            .execute_batch("CREATE TEMP TABLE scratch (x)")
+            .unwrap();
+        db.checkin(with_temp);
+        assert_eq!(
+            db.idle.lock().unwrap().len(),
+            0,
+            "connections left in a transaction or with TEMP objects are closed"
+        );
+        let reused = db.checkout().unwrap();
+        let err = run_first_statement(&reused, "SELECT * FROM scratch", vec![]).unwrap_err();
+        assert!(matches!(err, SqlError::Io(m) if m.contains("no such table")));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `cargo xtask test`: build everything the tests run, then the whole workspace's tests.
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -28,13 +30,85 @@ pub fn run(options: &[String], cargo_test_args: &[String]) -> Result<()> {
     if let Some(spin) = std::env::var_os("SPIN_BIN") {
         eprintln!("Passing on SPIN_BIN={}", spin.to_string_lossy());
     }
-    let status = cmd.status().context("could not start cargo test")?;
+    // Test output is passed through as it comes, and its counts added up.
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start cargo test")?;
+    let mut totals = Totals::default();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test output")?;
+        println!("{line}");
+        totals.add(&line);
+    }
+    let status = child.wait().context("waiting for cargo test")?;
     let elapsed = started.elapsed().as_secs();
+    println!(
+        "xtask: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
     if !status.success() {
         bail!("xtask test: FAILED after {elapsed} s (cargo test: {status})");
     }
+    if totals.passed == 0 {
+        bail!("xtask test: no test ran");
+    }
     println!("xtask test: all tests passed in {elapsed} s (components, host and workspace tests)");
     Ok(())
+}
+
+/// Sums of libtest's `test result: ok. 3 passed; 0 failed; 1 ignored; ...` lines.
+#[derive(Debug, Default, PartialEq)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Totals {
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match kind {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Totals;
+
+    #[test]
+    fn result_lines_are_summed() {
+        let mut totals = Totals::default();
+        totals.add("test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        totals
+            .add("test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        totals.add("running 3 tests");
+        assert_eq!(
+            totals,
+            Totals {
+                passed: 5,
+                failed: 1,
+                ignored: 1
+            }
+        );
+    }
 }
 
 fn join<'a>(args: impl Iterator<Item = &'a std::ffi::OsStr>) -> String {

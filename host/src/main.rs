@@ -15,6 +15,7 @@ mod routes;
 mod runtime;
 mod runtime_config;
 mod server;
+mod spin_headers;
 mod sqlite;
 mod variables;
 

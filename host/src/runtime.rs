@@ -305,30 +305,7 @@ impl AppRuntime {
             eprintln!("Service chaining: no component `{target}` with an HTTP trigger in this app");
             return Err(HttpError::DestinationNotFound);
         };
-        let path_and_query = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .to_string();
-        let path = request.uri().path().to_string();
-        let headers = request.headers_mut();
-        for (name, value) in [
-            ("spin-path-info", path.as_str()),
-            ("spin-matched-route", "/..."),
-            ("spin-raw-component-route", "/..."),
-            ("spin-component-route", ""),
-            ("spin-base-path", "/"),
-            (
-                "spin-full-url",
-                &format!("http://localhost{path_and_query}"),
-            ),
-            ("spin-client-addr", "0.0.0.0:0"),
-        ] {
-            if let Ok(value) = http::HeaderValue::from_str(value) {
-                headers.append(name, value);
-            }
-        }
+        crate::spin_headers::SpinHeaders::chained(request.uri()).append_to(request.headers_mut());
         Ok(self.invoke(&component, request).await)
     }
 }

@@ -2,8 +2,8 @@
 //! and the `spin-*` headers each component sees.
 
 use crate::manifest::TriggerTarget;
-use crate::routes::{param_header_name, RouteMatch};
 use crate::runtime::{empty_response, AppRuntime};
+use crate::spin_headers::SpinHeaders;
 use anyhow::Result;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -94,7 +94,8 @@ async fn handle(
                     return Ok(empty_response(500));
                 }
             }
-            append_spin_headers(&mut request, &matched, &host, peer);
+            SpinHeaders::inbound(request.uri(), &host, &matched, peer)
+                .append_to(request.headers_mut());
             Ok(app.invoke(&component, request).await)
         }
     }
@@ -112,46 +113,6 @@ fn is_internal_host(request: &http::Request<Incoming>) -> bool {
                 .ends_with(".spin.internal")
         })
         .unwrap_or(false)
-}
-
-/// Spin appends its headers after the client's (client `spin-*` headers stay).
-fn append_spin_headers(
-    request: &mut http::Request<Incoming>,
-    matched: &RouteMatch<'_>,
-    host: &str,
-    peer: SocketAddr,
-) {
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
-    let entry = matched.entry;
-    let mut values: Vec<(String, String)> = vec![
-        (
-            "spin-full-url".into(),
-            format!("http://{host}{path_and_query}"),
-        ),
-        ("spin-path-info".into(), matched.path_info.clone()),
-        ("spin-matched-route".into(), entry.matched.clone()),
-        ("spin-base-path".into(), "/".into()),
-        ("spin-raw-component-route".into(), entry.raw.clone()),
-        ("spin-component-route".into(), entry.component_route.clone()),
-        ("spin-client-addr".into(), peer.to_string()),
-    ];
-    for (name, value) in &matched.params {
-        values.push((param_header_name(name), value.clone()));
-    }
-    let headers = request.headers_mut();
-    for (name, value) in values {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::try_from(name),
-            http::HeaderValue::try_from(value),
-        ) {
-            headers.append(name, value);
-        }
-    }
 }
 
 fn well_known(app: &AppRuntime, rest: &str) -> http::Response<HyperOutgoingBody> {

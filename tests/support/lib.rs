@@ -69,7 +69,7 @@ pub fn free_port() -> u16 {
 /// What to start: a manifest plus its runtime config, environment and flags.
 #[derive(Clone, Debug, Default)]
 pub struct AppSpec {
-    /// Path of the `spin.toml` (passed as `--from`).
+    /// Path of the `spin.toml` (passed as `--from`, unless it is the repo's own).
     pub manifest: PathBuf,
     /// Runtime-config TOML; every `{tmp}` is replaced by the app's temp dir.
     /// Empty = no `--runtime-config-file`.
@@ -291,11 +291,13 @@ impl TestApp {
         command
             .arg("up")
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--from")
-            .arg(&self.spec.manifest)
-            .arg("--state-dir")
-            .arg(self.state_dir());
+            .arg(format!("127.0.0.1:{port}"));
+        // The repository's own app starts exactly as `spin up` would in the
+        // repo root (spin.toml found there); other apps name their manifest.
+        if self.spec.manifest != repo_root().join("spin.toml") {
+            command.arg("--from").arg(&self.spec.manifest);
+        }
+        command.arg("--state-dir").arg(self.state_dir());
         if !self.spec.runtime_config.is_empty() {
             command
                 .arg("--runtime-config-file")

@@ -26,6 +26,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Spin sets no memory cap by default; this host caps each instance so one
+/// runaway request cannot exhaust the machine. `--max-instance-memory` raises it.
+const DEFAULT_MAX_INSTANCE_MEMORY: usize = 512 * 1024 * 1024;
+
 #[derive(Parser)]
 #[command(
     name = "spin-host",
@@ -71,7 +75,7 @@ struct UpArgs {
     /// Wall-clock limit for one request, in seconds (this host's addition to Spin).
     #[arg(long = "request-timeout", default_value_t = 60)]
     request_timeout: u64,
-    /// Largest linear memory an instance may grow to, in bytes.
+    /// Largest linear memory an instance may grow to, in bytes [default: 512 MiB].
     #[arg(long = "max-instance-memory", env = "SPIN_MAX_INSTANCE_MEMORY")]
     max_instance_memory: Option<usize>,
     /// Environment variable for every component, KEY=VALUE (repeatable).
@@ -183,7 +187,8 @@ fn up(args: UpArgs) -> Result<()> {
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             max_instance_memory: args
                 .max_instance_memory
-                .or(runtime_config.max_instance_memory.map(|m| m as usize)),
+                .or(runtime_config.max_instance_memory.map(|m| m as usize))
+                .or(Some(DEFAULT_MAX_INSTANCE_MEMORY)),
         },
         runtime_config,
         env_overrides: split_pairs(&args.env, "--env")?,

@@ -1302,3 +1302,68 @@ colour = "blue"
     );
     assert_mentions(&failure, "colour");
 }
+
+// ---------------------------------------------------------------------------
+// Stopping (host-only: Spin gives no drain guarantee)
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    if is_real_spin() {
+        return;
+    }
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+
+    // An upstream that answers only when released, so the test knows the
+    // request is inside the host when the signal arrives.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+    let port = listener.local_addr().expect("upstream addr").port();
+    let (arrived_tx, arrived_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let upstream = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("upstream accept");
+        let mut head = [0u8; 8192];
+        let _ = stream.read(&mut head);
+        arrived_tx.send(()).expect("test is waiting");
+        release_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("released");
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: close\r\n\r\nfinished",
+        );
+    });
+
+    let mut app = start_conformance_app();
+    let url = app.url(&format!("/probe/fetch?url=http://127.0.0.1:{port}/slow"));
+    let client = std::thread::spawn(move || {
+        let mut response = ureq::get(&url)
+            .call()
+            .expect("in-flight request is answered");
+        response.body_mut().read_to_string().expect("body")
+    });
+    arrived_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("request reached the upstream");
+    app.terminate();
+    // Release the upstream only once the host has stopped accepting, so the
+    // request is still in flight while the host is shutting down.
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&addr).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "host still accepting 20 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    release_tx.send(()).expect("upstream is waiting");
+
+    let body = client.join().expect("client thread");
+    assert!(body.contains("finished"), "in-flight response: {body}");
+    let status = app
+        .wait_exit(Duration::from_secs(20))
+        .expect("host exits after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    assert!(app.stderr().contains("Shutting down"), "{}", app.stderr());
+    upstream.join().expect("upstream thread");
+}

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,13 +19,18 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 /// How long a client may take to send a request's head.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Accepts connections until `shutdown` resolves.
+/// How long in-flight requests get to finish once shutdown starts.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts connections until `shutdown` resolves, then lets in-flight
+/// requests finish (up to `SHUTDOWN_GRACE`) while refusing new ones.
 pub async fn serve(
     app: Arc<AppRuntime>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(shutdown);
+    let connections = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -36,26 +42,33 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let service = hyper::service::service_fn(move |request| handle(app.clone(), request, peer));
+        // A client that never finishes its request head must not hold a
+        // connection (and a task) forever.
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
         tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| handle(app.clone(), request, peer));
-            // A client that never finishes its request head must not hold a
-            // connection (and a task) forever.
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(e) = connection.await {
                 tracing::debug!("connection from {peer} ended: {e}");
             }
         });
     }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
+    Ok(())
 }
 
 /// One inbound request. An `Err` closes the connection without a response,

@@ -232,6 +232,32 @@ impl TestApp {
         }
     }
 
+    /// Sends SIGTERM to the server, as a service manager would to stop it.
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
+            // SAFETY: plain syscall on a child we spawned and have not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+
+    /// Waits up to `limit` for the server to exit; `None` if it is still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Starts the server again with the same spec, state dir and runtime
     /// config (on a new port: `base_url` changes) and waits until healthy.
     pub fn restart(&mut self) {

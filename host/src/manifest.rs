@@ -322,7 +322,7 @@ impl ComponentDecl {
                 bail!("`source`: only local file sources are supported by this host")
             }
         };
-        for (key, _) in &raw.variables {
+        for key in raw.variables.keys() {
             check_variable_name(key).with_context(|| format!("variable `{key}`"))?;
         }
         for label in raw.key_value_stores.iter().chain(&raw.sqlite_databases) {
@@ -524,8 +524,9 @@ fn check_component_id(id: &str) -> Result<()> {
 /// Store and database labels: kebab-case or snake_case.
 fn check_label(label: &str) -> Result<()> {
     let separator = if label.contains('-') { '-' } else { '_' };
+    let mixed = label.contains('-') && label.contains('_');
     let ok = !label.is_empty()
-        && !(label.contains('-') && label.contains('_'))
+        && !mixed
         && label.split(separator).all(|w| {
             w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
                 && w.chars()

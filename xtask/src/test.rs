@@ -89,6 +89,12 @@ impl Totals {
     }
 }
 
+fn join<'a>(args: impl Iterator<Item = &'a std::ffi::OsStr>) -> String {
+    args.map(|arg| arg.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::Totals;
@@ -109,10 +115,4 @@ mod tests {
             }
         );
     }
-}
-
-fn join<'a>(args: impl Iterator<Item = &'a std::ffi::OsStr>) -> String {
-    args.map(|arg| arg.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }

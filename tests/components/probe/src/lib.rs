@@ -297,6 +297,8 @@ async fn fetch(query: &[(String, String)], body: Vec<u8>) -> Json {
 }
 
 fn hang() -> ! {
+    // Tells a waiting test that the guest is now busy.
+    eprintln!("probe: hang started");
     let mut counter: u64 = 0;
     loop {
         counter = std::hint::black_box(counter.wrapping_add(1));

@@ -10,6 +10,7 @@
 //! Helpers for the tests' other parties live here too: [`UpstreamServer`] (a
 //! loopback HTTP server for outbound requests) and [`RedisServer`].
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -66,6 +67,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The main app's runtime config with every service's store in the test's temp dir.
+pub fn main_app_runtime_config() -> String {
+    let mut config = String::new();
+    for label in ["visits", "events", "support", "telemetry", "insights"] {
+        config.push_str(&format!(
+            "[sqlite_database.{label}]\ntype = \"spin\"\npath = \"{{tmp}}/{label}.db\"\n\n"
+        ));
+    }
+    config.push_str("[key_value_store.telemetry]\ntype = \"spin\"\npath = \"{tmp}/telemetry_kv.db\"\n");
+    config
+}
+
 /// What to start: a manifest plus its runtime config, environment and flags.
 #[derive(Clone, Debug, Default)]
 pub struct AppSpec {
@@ -116,17 +129,23 @@ pub struct TestApp {
 
 impl TestApp {
     /// Starts the repository's own app (`spin.toml` at the repo root) with a
-    /// fresh state dir and the `visits` database in the temp dir.
+    /// fresh state dir and every service's stores in the temp dir.
     pub fn start_main_app() -> TestApp {
-        let root = repo_root();
-        require_file(
-            &root.join("target/wasm32-wasip2/release/visits.wasm"),
-            "build it with `cargo build --target wasm32-wasip2 --release -p visits`",
-        );
+        TestApp::start_main_app_with(&[])
+    }
+
+    /// Starts the repository's own app with extra `up` arguments (e.g. `--variable`).
+    pub fn start_main_app_with(extra_args: &[&str]) -> TestApp {
+        for service in ["visits", "events", "support", "telemetry", "insights"] {
+            require_file(
+                &repo_root().join(format!("target/wasm32-wasip2/release/{service}.wasm")),
+                "build the components with `cargo xtask build`",
+            );
+        }
         TestApp::start(AppSpec {
-            manifest: root.join("spin.toml"),
-            runtime_config:
-                "[sqlite_database.visits]\ntype = \"spin\"\npath = \"{tmp}/visits.db\"\n".to_owned(),
+            manifest: repo_root().join("spin.toml"),
+            runtime_config: main_app_runtime_config(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             ..AppSpec::default()
         })
     }
@@ -524,11 +543,13 @@ impl RecordedRequest {
 }
 
 /// A loopback HTTP/1.1 server for outbound-request tests: answers every request
-/// with `200`, `x-upstream: yes` and the body [`UpstreamServer::BODY`], and
-/// records what it received. Stopped on drop.
+/// with `200` (or the next scripted status), `x-upstream: yes` and the body
+/// [`UpstreamServer::BODY`], and records what it received. Stopped on drop.
 pub struct UpstreamServer {
     pub port: u16,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    /// Statuses still to answer, in order; `200` once empty.
+    script: Arc<Mutex<VecDeque<u16>>>,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -537,12 +558,20 @@ impl UpstreamServer {
     pub const BODY: &'static str = "hello from upstream";
 
     pub fn start() -> UpstreamServer {
+        UpstreamServer::with_statuses(&[])
+    }
+
+    /// A server that answers its first requests with `statuses`, in order
+    /// (e.g. `[500, 500, 503]` for a subscriber that fails three times), then `200`.
+    pub fn with_statuses(statuses: &[u16]) -> UpstreamServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream server");
         let port = listener.local_addr().expect("upstream address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<u16>>()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let requests = Arc::clone(&requests);
+            let script = Arc::clone(&script);
             let stop = Arc::clone(&stop);
             thread::spawn(move || {
                 for stream in listener.incoming() {
@@ -551,13 +580,15 @@ impl UpstreamServer {
                     }
                     let Ok(stream) = stream else { continue };
                     let requests = Arc::clone(&requests);
-                    thread::spawn(move || serve_upstream_connection(stream, &requests));
+                    let script = Arc::clone(&script);
+                    thread::spawn(move || serve_upstream_connection(stream, &requests, &script));
                 }
             })
         };
         UpstreamServer {
             port,
             requests,
+            script,
             stop,
             thread: Some(thread),
         }
@@ -588,7 +619,11 @@ impl Drop for UpstreamServer {
     }
 }
 
-fn serve_upstream_connection(stream: TcpStream, requests: &Mutex<Vec<RecordedRequest>>) {
+fn serve_upstream_connection(
+    stream: TcpStream,
+    requests: &Mutex<Vec<RecordedRequest>>,
+    script: &Mutex<VecDeque<u16>>,
+) {
     let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
@@ -636,17 +671,20 @@ fn serve_upstream_connection(stream: TcpStream, requests: &Mutex<Vec<RecordedReq
             }
             body
         };
-        requests
-            .lock()
-            .expect("upstream requests lock")
-            .push(RecordedRequest {
+        // Record and pick the status under one lock, so concurrent requests
+        // consume the script in the order they are recorded.
+        let status = {
+            let mut requests = requests.lock().expect("upstream requests lock");
+            requests.push(RecordedRequest {
                 method,
                 target,
                 headers,
                 body,
             });
+            script.lock().expect("upstream script lock").pop_front().unwrap_or(200)
+        };
         let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-upstream: yes\r\ncontent-length: {}\r\n\r\n{}",
+            "HTTP/1.1 {status} Scripted\r\ncontent-type: text/plain\r\nx-upstream: yes\r\ncontent-length: {}\r\n\r\n{}",
             UpstreamServer::BODY.len(),
             UpstreamServer::BODY
         );

@@ -1,0 +1,15 @@
+//! The small toolkit every service component is built on, so that each service's own crate holds only
+//! its domain: one JSON error shape, request reading with limits, timestamps, CloudEvents, SQLite
+//! transactions and the transactional outbox.
+//!
+//! Everything here is plain Rust over `spin-sdk`; nothing is specific to one service.
+
+pub mod api;
+pub mod clock;
+pub mod cloudevent;
+pub mod db;
+pub mod outbox;
+pub mod request;
+
+pub use api::{ApiError, ApiResult};
+pub use cloudevent::CloudEvent;

@@ -1,0 +1,138 @@
+//! The transactional outbox: a service writes its state change and the events describing it in one
+//! transaction of its own database, then forwards the events to the `events` service afterwards.
+//! Nothing is lost if the forward fails or the process dies in between: the rows stay until the
+//! `events` service has acknowledged them, and the next forward (a later write, or the service's
+//! `outbox/flush` endpoint) sends them. The `events` service ignores ids it already holds, so a
+//! forward repeated after a lost acknowledgement publishes nothing twice.
+
+use crate::api::ApiError;
+use crate::cloudevent::{CloudEvent, BATCH_CONTENT_TYPE};
+use crate::db::{col_int, col_text, exec, int, text};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::sqlite::Connection;
+
+/// The outbox table; part of every publishing service's schema.
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    event TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+)";
+
+/// Where the `events` service is reached unless the `events_url` variable says otherwise.
+pub const DEFAULT_EVENTS_URL: &str = "http://events.spin.internal";
+
+/// Rows forwarded per publish request (the `events` service takes at most 500 per request).
+const BATCH: i64 = 500;
+
+/// Stages `event` for `topic`; call inside the transaction that makes the change it describes.
+pub fn enqueue(conn: &Connection, topic: &str, event: &CloudEvent) -> Result<(), ApiError> {
+    let json = serde_json::to_string(event).map_err(ApiError::storage)?;
+    exec(
+        conn,
+        "INSERT INTO outbox (topic, event, created_at) VALUES (?, ?, ?)",
+        &[text(topic), text(json), int(crate::clock::now_millis())],
+    )?;
+    Ok(())
+}
+
+/// How many events wait to be forwarded.
+pub fn pending(conn: &Connection) -> Result<i64, ApiError> {
+    let result = exec(conn, "SELECT COUNT(*) AS n FROM outbox", &[])?;
+    let count = result.rows().next().map(|row| col_int(&row, "n")).unwrap_or(0);
+    Ok(count)
+}
+
+/// What one forward achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ForwardReport {
+    pub forwarded: i64,
+    pub pending: i64,
+    /// Why forwarding stopped early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The base URL of the `events` service: the `events_url` variable, else service chaining.
+pub fn events_url() -> String {
+    spin_sdk::variables::get("events_url")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_EVENTS_URL.to_owned())
+}
+
+/// Forwards pending events in order, one publish per run of rows with the same topic, deleting
+/// each run once `events` has acknowledged it. Stops at the first failure, so a topic's events
+/// are never published out of order; the report says what is left and why.
+pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
+    let base = events_url();
+    let mut report = ForwardReport::default();
+    loop {
+        let result = exec(
+            conn,
+            "SELECT seq, topic, event FROM outbox ORDER BY seq LIMIT ?",
+            &[int(BATCH)],
+        )?;
+        let rows: Vec<(i64, String, String)> = result
+            .rows()
+            .map(|row| (col_int(&row, "seq"), col_text(&row, "topic"), col_text(&row, "event")))
+            .collect();
+        if rows.is_empty() {
+            break;
+        }
+        for run in rows.chunk_by(|a, b| a.1 == b.1) {
+            let topic = &run[0].1;
+            let body = format!(
+                "[{}]",
+                run.iter().map(|(_, _, event)| event.as_str()).collect::<Vec<_>>().join(",")
+            );
+            if let Err(error) = publish(&base, topic, body).await {
+                report.error = Some(error);
+                report.pending = pending(conn)?;
+                return Ok(report);
+            }
+            let (first, last) = (run[0].0, run[run.len() - 1].0);
+            exec(
+                conn,
+                "DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
+                &[int(first), int(last)],
+            )?;
+            report.forwarded += run.len() as i64;
+        }
+    }
+    report.pending = pending(conn)?;
+    Ok(report)
+}
+
+/// Forwards what is pending, logging (not failing on) trouble: for use after a write has already
+/// committed, whose response must not depend on the `events` service being up.
+pub async fn forward_quietly(conn: &Connection, service: &str) {
+    match forward(conn).await {
+        Ok(ForwardReport { error: Some(error), pending, .. }) => {
+            eprintln!("{service}: outbox: {pending} event(s) left for later: {error}")
+        }
+        Ok(_) => {}
+        Err(err) => eprintln!("{service}: outbox: {err:?}"),
+    }
+}
+
+async fn publish(base: &str, topic: &str, body: String) -> Result<(), String> {
+    let request = Request::builder()
+        .method(Method::Post)
+        .uri(format!("{}/events/{topic}", base.trim_end_matches('/')))
+        .header("content-type", BATCH_CONTENT_TYPE)
+        .body(body)
+        .build();
+    let response: Response = spin_sdk::http::send(request)
+        .await
+        .map_err(|err| format!("publishing to {topic}: {err}"))?;
+    let status = *response.status();
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!(
+            "publishing to {topic}: events answered {status}: {}",
+            String::from_utf8_lossy(response.body())
+        ))
+    }
+}

@@ -287,6 +287,13 @@ impl TestApp {
         }
     }
 
+    /// Like [`TestApp::restart`], but with these extra `up` arguments from now
+    /// on (e.g. to drop a `--variable` that made a dependency unreachable).
+    pub fn restart_with(&mut self, extra_args: &[&str]) {
+        self.spec.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+        self.restart();
+    }
+
     /// Everything the server printed so far (stdout and stderr, interleaved),
     /// across restarts.
     pub fn stderr(&self) -> String {

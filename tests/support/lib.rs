@@ -555,8 +555,6 @@ impl RecordedRequest {
 pub struct UpstreamServer {
     pub port: u16,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
-    /// Statuses still to answer, in order; `200` once empty.
-    script: Arc<Mutex<VecDeque<u16>>>,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -574,6 +572,7 @@ impl UpstreamServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream server");
         let port = listener.local_addr().expect("upstream address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        // Statuses still to answer, in order; `200` once empty.
         let script = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<u16>>()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -595,7 +594,6 @@ impl UpstreamServer {
         UpstreamServer {
             port,
             requests,
-            script,
             stop,
             thread: Some(thread),
         }

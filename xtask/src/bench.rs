@@ -1,12 +1,15 @@
-//! `cargo xtask bench`: load-test the visits API with wrk against a release build of our
-//! host (and against Spin when `SPIN_BIN` is set), then check that an acknowledged write
-//! survives `kill -9`.
+//! `cargo xtask bench`: load-test the application with wrk against a release build of our
+//! host (and against Spin when `SPIN_BIN` is set): the visits API, ticket creation, telemetry
+//! ingest and end-to-end event latency; then check that an acknowledged write survives `kill -9`.
 
 mod http;
+mod latency;
+mod lua;
 mod server;
 mod wrk;
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     process::Command,
 };
@@ -68,19 +71,36 @@ impl Settings {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Scenario {
     ReadVisits,
     RecordVisit,
+    CreateTicket,
+    IngestOne,
+    IngestBatch,
 }
 
+/// Readings per request in the batched ingest scenario.
+const INGEST_BATCH: u32 = 100;
+/// Events published one by one for the latency figure.
+const LATENCY_EVENTS: usize = 500;
+
 impl Scenario {
-    const ALL: [Scenario; 2] = [Scenario::ReadVisits, Scenario::RecordVisit];
+    const ALL: [Scenario; 5] = [
+        Scenario::ReadVisits,
+        Scenario::RecordVisit,
+        Scenario::CreateTicket,
+        Scenario::IngestOne,
+        Scenario::IngestBatch,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::ReadVisits => "GET /visits/324?startDate=20171014",
             Scenario::RecordVisit => "POST /visits/{id}",
+            Scenario::CreateTicket => "POST /support/.../tickets",
+            Scenario::IngestOne => "POST /telemetry/readings (1)",
+            Scenario::IngestBatch => "POST /telemetry/readings (100)",
         }
     }
 
@@ -88,6 +108,28 @@ impl Scenario {
         match self {
             Scenario::ReadVisits => "/visits/324?startDate=20171014",
             Scenario::RecordVisit => "/visits/1000",
+            Scenario::CreateTicket => "/support/customers/bench-0/tickets",
+            Scenario::IngestOne | Scenario::IngestBatch => "/telemetry/readings",
+        }
+    }
+
+    /// The wrk script shaping the requests, if any.
+    fn script(self) -> Option<String> {
+        match self {
+            Scenario::ReadVisits => None,
+            Scenario::RecordVisit => Some(RECORD_VISITS_LUA.to_owned()),
+            Scenario::CreateTicket => Some(lua::CREATE_TICKETS.to_owned()),
+            Scenario::IngestOne => Some(lua::ingest_readings(1)),
+            Scenario::IngestBatch => Some(lua::ingest_readings(INGEST_BATCH)),
+        }
+    }
+
+    /// Telemetry readings per request (0 for other scenarios).
+    fn readings_per_request(self) -> u32 {
+        match self {
+            Scenario::IngestOne => 1,
+            Scenario::IngestBatch => INGEST_BATCH,
+            _ => 0,
         }
     }
 }
@@ -97,6 +139,7 @@ struct Report {
     server: String,
     runs: Vec<(Scenario, u32, Figures)>,
     peak_rss_kib: Option<u64>,
+    latency: Result<latency::Latency, String>,
     durability: Result<Durability, String>,
 }
 
@@ -118,8 +161,14 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let work_dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("could not create {}", work_dir.display()))?;
-    let lua = work_dir.join("record-visits.lua");
-    std::fs::write(&lua, RECORD_VISITS_LUA)?;
+    let mut scripts = HashMap::new();
+    for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+        if let Some(script) = scenario.script() {
+            let file = work_dir.join(format!("scenario-{i}.lua"));
+            std::fs::write(&file, script)?;
+            scripts.insert(i, file);
+        }
+    }
 
     let mut servers = vec![(
         "spin-host".to_string(),
@@ -132,7 +181,7 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     for (name, program) in servers {
         let dir = work_dir.join(name.to_lowercase());
         reports.push(bench_server(
-            name, program, &dir, &settings, &fixture, &lua,
+            name, program, &dir, &settings, &fixture, &scripts,
         )?);
     }
 
@@ -150,20 +199,13 @@ fn bench_server(
     dir: &Path,
     settings: &Settings,
     fixture: &[u8],
-    lua: &Path,
+    scripts: &HashMap<usize, PathBuf>,
 ) -> Result<Report> {
     let state_dir = dir.join("state");
     std::fs::create_dir_all(&state_dir)
         .with_context(|| format!("could not create {}", state_dir.display()))?;
     let runtime_config = dir.join("runtime-config.toml");
-    let database = dir.join("visits.db");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[sqlite_database.visits]\ntype = \"spin\"\npath = {}\n",
-            toml::Value::String(database.display().to_string())
-        ),
-    )?;
+    std::fs::write(&runtime_config, runtime_config_in(dir))?;
     let mut spec = ServerSpec {
         name,
         program,
@@ -171,6 +213,11 @@ fn bench_server(
         runtime_config,
         state_dir,
         log: dir.join("server.log"),
+        // The latency probe's subscriber listens on loopback.
+        extra_args: vec![
+            "--variable".to_owned(),
+            "subscriber_hosts=http://127.0.0.1:*".to_owned(),
+        ],
     };
 
     eprintln!(
@@ -191,8 +238,25 @@ fn bench_server(
         );
     }
 
+    eprintln!("bench: creating customers bench-0 .. bench-99 for the ticket scenario");
+    for i in 0..100 {
+        let customer = format!(
+            r#"{{"name":"Bench Customer {i}","email":"bench{i}@example.com","tier":"pro"}}"#
+        );
+        let path = format!("/support/customers/bench-{i}");
+        let created = http::request(server.addr(), "PUT", &path, Some(customer.as_bytes()))?;
+        if !created.is_success() {
+            bail!(
+                "{}: PUT {path} answered {}: {}",
+                spec.name,
+                created.status,
+                created.body_text()
+            );
+        }
+    }
+
     let mut runs = Vec::new();
-    for scenario in Scenario::ALL {
+    for (index, scenario) in Scenario::ALL.into_iter().enumerate() {
         for &connections in &settings.connections {
             eprintln!(
                 "bench: {}: {} with {connections} connection(s) for {} s",
@@ -201,7 +265,7 @@ fn bench_server(
                 settings.duration_secs
             );
             let url = format!("http://{}{}", server.addr(), scenario.path());
-            let script = matches!(scenario, Scenario::RecordVisit).then_some(lua);
+            let script = scripts.get(&index).map(PathBuf::as_path);
             let figures = wrk::run(&url, connections, settings.duration_secs, script)?;
             eprintln!(
                 "bench:   {:.0} req/s, p99 {} ms, {} errors, {} timeouts",
@@ -213,6 +277,14 @@ fn bench_server(
             runs.push((scenario, connections, figures));
         }
     }
+    eprintln!(
+        "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
+        spec.name
+    );
+    let latency = latency::measure(server.addr(), LATENCY_EVENTS).map_err(|err| {
+        eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
+        format!("{err:#}")
+    });
     let peak_rss_kib = server.peak_rss_kib();
 
     eprintln!(
@@ -227,8 +299,26 @@ fn bench_server(
         server: spec.name.clone(),
         runs,
         peak_rss_kib,
+        latency,
         durability,
     })
+}
+
+/// Every store of the application, in `dir`.
+fn runtime_config_in(dir: &Path) -> String {
+    let path = |file: &str| toml::Value::String(dir.join(file).display().to_string());
+    let mut config = String::new();
+    for label in ["visits", "events", "support", "telemetry", "insights"] {
+        config.push_str(&format!(
+            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {}\n\n",
+            path(&format!("{label}.db"))
+        ));
+    }
+    config.push_str(&format!(
+        "[key_value_store.telemetry]\ntype = \"spin\"\npath = {}\n",
+        path("telemetry_kv.db")
+    ));
+    config
 }
 
 /// Records a visit, reads the count, kills the server with SIGKILL, restarts it on the same
@@ -349,7 +439,7 @@ fn on_path(program: &str) -> bool {
 fn print_reports(reports: &[Report], settings: &Settings) {
     println!();
     println!(
-        "visits API, {} s per run (wrk --latency --timeout 2s)",
+        "{} s per run (wrk --latency --timeout 2s); ingest rows also give readings/s",
         settings.duration_secs
     );
     for report in reports {
@@ -368,6 +458,22 @@ fn print_reports(reports: &[Report], settings: &Settings) {
                     f.timeouts.to_string(),
                 ],
             );
+        }
+        for (scenario, connections, f) in &report.runs {
+            let per_request = scenario.readings_per_request();
+            if per_request > 0 {
+                println!(
+                    "telemetry ingest, {per_request} per request, {connections} conns: {:.0} readings/s",
+                    f.requests_per_sec * f64::from(per_request)
+                );
+            }
+        }
+        match &report.latency {
+            Ok(l) => println!(
+                "event latency (publish -> subscriber ack), {} events: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                l.events, l.p50_ms, l.p99_ms, l.max_ms
+            ),
+            Err(err) => println!("event latency: not measured ({err})"),
         }
         match &report.durability {
             Ok(Durability { before, after }) => println!(

@@ -29,6 +29,8 @@ pub struct ServerSpec {
     pub runtime_config: PathBuf,
     pub state_dir: PathBuf,
     pub log: PathBuf,
+    /// More `up` arguments (e.g. `--variable name=value`).
+    pub extra_args: Vec<String>,
 }
 
 pub struct Server {
@@ -56,6 +58,7 @@ impl Server {
             .arg(&spec.runtime_config)
             .arg("--state-dir")
             .arg(&spec.state_dir)
+            .args(&spec.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

@@ -1,0 +1,244 @@
+//! End-to-end event latency: from the moment a publisher sends `POST /events/{topic}` to the
+//! moment a push subscriber receives the event (it acknowledges at once).
+//!
+//! The subscriber is a loopback HTTP server of our own that records when each event id
+//! arrives; the server under test must be allowed to call it (`subscriber_hosts`).
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader, Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+use super::http;
+
+const TOPIC: &str = "bench.latency";
+/// Pause between publishes: the figure is latency at a steady trickle, not under overload.
+const PACING: Duration = Duration::from_millis(5);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Latency percentiles over every published event.
+pub struct Latency {
+    pub events: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Subscribes a recording endpoint to `TOPIC`, publishes `count` events one at a time and
+/// waits until every one has arrived.
+pub fn measure(server: SocketAddr, count: usize) -> Result<Latency> {
+    let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let subscriber = start_subscriber(Arc::clone(&arrivals))?;
+    let subscription = format!(
+        r#"{{"topics": ["{TOPIC}"], "endpoint": "http://{subscriber}/ack", "from": "latest", "max_attempts": 3}}"#
+    );
+    let created = http::request(
+        server,
+        "PUT",
+        "/events/subscriptions/bench-latency",
+        Some(subscription.as_bytes()),
+    )?;
+    if !created.is_success() {
+        bail!(
+            "PUT /events/subscriptions/bench-latency answered {}: {}",
+            created.status,
+            created.body_text()
+        );
+    }
+
+    let run = std::process::id();
+    let mut sent = Vec::with_capacity(count);
+    for i in 0..count {
+        let id = format!("latency-{run}-{i}");
+        let event = format!(
+            r#"{{"specversion":"1.0","id":"{id}","source":"/xtask/bench","type":"bench.latency.probe","data":{{"i":{i}}}}}"#
+        );
+        let started = Instant::now();
+        let published = http::request(
+            server,
+            "POST",
+            &format!("/events/{TOPIC}"),
+            Some(event.as_bytes()),
+        )?;
+        if !published.is_success() {
+            bail!(
+                "POST /events/{TOPIC} answered {}: {}",
+                published.status,
+                published.body_text()
+            );
+        }
+        sent.push((id, started));
+        thread::sleep(PACING);
+    }
+
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        let arrived = arrivals.lock().expect("arrivals lock").len();
+        if sent
+            .iter()
+            .all(|(id, _)| arrivals.lock().expect("arrivals lock").contains_key(id))
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {arrived} of {count} events reached the subscriber within {DRAIN_TIMEOUT:?}"
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let arrivals = arrivals.lock().expect("arrivals lock");
+    let mut latencies: Vec<f64> = sent
+        .iter()
+        .map(|(id, started)| {
+            arrivals[id]
+                .saturating_duration_since(*started)
+                .as_secs_f64()
+                * 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    Ok(Latency {
+        events: latencies.len(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        max_ms: latencies.last().copied().unwrap_or_default(),
+    })
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (fraction * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Starts the recording subscriber on a free loopback port; it runs until the process exits.
+fn start_subscriber(arrivals: Arc<Mutex<HashMap<String, Instant>>>) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("could not bind the subscriber")?;
+    let addr = listener.local_addr()?;
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let arrivals = Arc::clone(&arrivals);
+            thread::spawn(move || serve(stream, &arrivals));
+        }
+    });
+    Ok(addr)
+}
+
+/// Answers `200` to every request on the connection, recording the first arrival of each
+/// event id (read from the CloudEvent body).
+fn serve(stream: TcpStream, arrivals: &Mutex<HashMap<String, Instant>>) {
+    let Ok(reader) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(reader);
+    let mut writer = stream;
+    loop {
+        let mut length = 0usize;
+        let mut chunked = false;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.to_ascii_lowercase().contains("chunked");
+                }
+            }
+        }
+        let body = if chunked {
+            match read_chunked(&mut reader) {
+                Some(body) => body,
+                None => return,
+            }
+        } else {
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            body
+        };
+        let arrived = Instant::now();
+        if let Some(id) = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|event| event["id"].as_str().map(str::to_owned))
+        {
+            arrivals
+                .lock()
+                .expect("arrivals lock")
+                .entry(id)
+                .or_insert(arrived);
+        }
+        if writer
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// A chunked body (trailers skipped); `None` if the connection breaks.
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line).ok()? == 0 {
+            return None;
+        }
+        let size_text = size_line.trim().split(';').next().unwrap_or("0");
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        if size == 0 {
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).ok()? == 0 || line.trim().is_empty() {
+                    return Some(body);
+                }
+            }
+        }
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).ok()?;
+        chunk.truncate(size);
+        body.extend(chunk);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.50), 50.0);
+        assert_eq!(percentile(&values, 0.99), 99.0);
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        let mut raw = &b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"[..];
+        assert_eq!(read_chunked(&mut raw).unwrap(), b"hello world");
+    }
+}

@@ -1,1 +1,804 @@
-//! End-to-end tests (placeholder until the service lands).
+//! End-to-end tests of the events service (components/events) on a running server: the durable
+//! log, subscriptions, push delivery with retries, dead letters and replay. Each test starts its
+//! own app with fresh databases; waits poll with a deadline, never a fixed sleep.
+//!
+//! Needs the components built (`cargo xtask build`).
+
+use std::time::{Duration, Instant};
+
+use integration_tests::{TestApp, TestResponse, UpstreamServer};
+use serde_json::{json, Value};
+
+const BATCH: &str = "application/cloudevents-batch+json";
+const ONE: &str = "application/cloudevents+json";
+const JSON: &str = "application/json";
+
+/// The app with loopback subscribers allowed and fast retries.
+fn start() -> TestApp {
+    TestApp::start_main_app_with(&[
+        "--variable",
+        "subscriber_hosts=http://127.0.0.1:*",
+        "--variable",
+        "retry_base_ms=20",
+    ])
+}
+
+fn event(id: &str) -> Value {
+    json!({
+        "specversion": "1.0", "id": id, "source": "/test", "type": "test.thing.happened",
+        "time": "2026-11-23T10:00:00Z", "datacontenttype": "application/json",
+        "subject": format!("things/{id}"), "data": {"id": id}
+    })
+}
+
+fn events(ids: &[&str]) -> Value {
+    Value::Array(ids.iter().map(|id| event(id)).collect())
+}
+
+/// Publishes `body` to `topic`, asserting 201; returns the offsets.
+fn publish(app: &TestApp, topic: &str, body: &Value) -> Vec<u64> {
+    let response = app.post(&format!("/events/{topic}"), BATCH, body.to_string());
+    assert_eq!(
+        response.status,
+        201,
+        "publish to {topic}: {}",
+        response.text()
+    );
+    let answer = response.json();
+    assert_eq!(answer["topic"], topic);
+    answer["offsets"]
+        .as_array()
+        .expect("offsets")
+        .iter()
+        .map(|o| o.as_u64().expect("offset"))
+        .collect()
+}
+
+fn get_ok(app: &TestApp, path: &str) -> Value {
+    let response = app.get(path);
+    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
+    response.json()
+}
+
+fn subscribe(app: &TestApp, name: &str, body: &Value) -> TestResponse {
+    app.put(
+        &format!("/events/subscriptions/{name}"),
+        JSON,
+        body.to_string(),
+    )
+}
+
+fn dispatch(app: &TestApp) -> Value {
+    let response = app.post("/events/dispatch", JSON, "");
+    assert_eq!(response.status, 200, "dispatch: {}", response.text());
+    response.json()
+}
+
+/// Asserts an error status and a JSON `message` containing every one of `words`.
+fn assert_error(response: &TestResponse, status: u16, words: &[&str]) {
+    assert_eq!(response.status, status, "body: {}", response.text());
+    let message = response.json()["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {}", response.text()))
+        .to_owned();
+    for word in words {
+        assert!(
+            message.contains(word),
+            "{message:?} should mention {word:?}"
+        );
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing after `limit`.
+fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The ids the subscriber received, in arrival order.
+fn received_ids(upstream: &UpstreamServer) -> Vec<String> {
+    upstream
+        .requests()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).expect("delivered body is JSON");
+            body["id"].as_str().expect("event id").to_owned()
+        })
+        .collect()
+}
+
+/// Distinct ids in the order of their last delivery (at-least-once allows repeats).
+fn last_seen_order(ids: &[String]) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for id in ids {
+        order.retain(|seen| seen != id);
+        order.push(id.clone());
+    }
+    order
+}
+
+fn strings(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The log
+
+#[test]
+fn one_event_is_appended_and_read_back() {
+    let app = start();
+    let response = app.post("/events/orders", ONE, event("a").to_string());
+    assert_eq!(response.status, 201, "{}", response.text());
+    assert_eq!(response.json(), json!({"topic": "orders", "offsets": [1]}));
+    let log = get_ok(&app, "/events/orders");
+    assert_eq!(
+        log,
+        json!({"topic": "orders", "head": 1, "events": [{"offset": 1, "event": event("a")}]})
+    );
+    // application/json is accepted too, and offsets continue.
+    let response = app.post("/events/orders", JSON, event("b").to_string());
+    assert_eq!(response.json()["offsets"], json!([2]));
+}
+
+#[test]
+fn an_array_is_appended_in_order_and_read_with_after_and_limit() {
+    let app = start();
+    assert_eq!(
+        publish(&app, "shop.orders", &events(&["a", "b", "c", "d"])),
+        [1, 2, 3, 4]
+    );
+    let page = get_ok(&app, "/events/shop.orders?after=1&limit=2");
+    assert_eq!(page["head"], 4);
+    assert_eq!(
+        page["events"],
+        json!([{"offset": 2, "event": event("b")}, {"offset": 3, "event": event("c")}])
+    );
+    let rest = get_ok(&app, "/events/shop.orders?after=3");
+    assert_eq!(rest["events"], json!([{"offset": 4, "event": event("d")}]));
+    assert_eq!(
+        get_ok(&app, "/events/shop.orders?after=4")["events"],
+        json!([])
+    );
+    // An unknown topic is an empty log.
+    assert_eq!(
+        get_ok(&app, "/events/never.used"),
+        json!({"topic": "never.used", "head": 0, "events": []})
+    );
+}
+
+#[test]
+fn a_known_id_keeps_its_original_offset_and_is_not_appended_again() {
+    let app = start();
+    assert_eq!(publish(&app, "orders", &events(&["a", "b"])), [1, 2]);
+    // A retried publish (e.g. an outbox forward whose answer was lost) and new ids mixed in.
+    assert_eq!(
+        publish(&app, "orders", &events(&["b", "c", "a"])),
+        [2, 3, 1]
+    );
+    // A repeated id inside one batch.
+    assert_eq!(publish(&app, "orders", &events(&["d", "d"])), [4, 4]);
+    let log = get_ok(&app, "/events/orders?limit=1000");
+    assert_eq!(log["head"], 4);
+    let ids: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c", "d"]);
+    // The same id in another topic is another event.
+    assert_eq!(publish(&app, "other", &events(&["a"])), [1]);
+}
+
+#[test]
+fn an_invalid_event_refuses_the_whole_request_naming_its_index() {
+    let app = start();
+    let mut bad = event("b");
+    bad["specversion"] = json!("0.3");
+    let body = json!([event("a"), bad]).to_string();
+    assert_error(
+        &app.post("/events/orders", BATCH, body),
+        400,
+        &["index 1", "specversion"],
+    );
+    let body = json!([event("a"), event("b"), {"specversion": "1.0", "id": "c"}]).to_string();
+    assert_error(&app.post("/events/orders", BATCH, body), 400, &["index 2"]);
+    let mut bad = event("a");
+    bad["time"] = json!("yesterday");
+    assert_error(
+        &app.post("/events/orders", ONE, bad.to_string()),
+        400,
+        &["time"],
+    );
+    let mut bad = event("a");
+    bad["id"] = json!("");
+    assert_error(
+        &app.post("/events/orders", ONE, bad.to_string()),
+        400,
+        &["id"],
+    );
+    assert_error(
+        &app.post("/events/orders", BATCH, "[]"),
+        400,
+        &["no events"],
+    );
+    assert_error(&app.post("/events/orders", BATCH, "{"), 400, &["JSON"]);
+    assert_error(&app.post("/events/orders", BATCH, ""), 400, &["empty"]);
+    assert_error(
+        &app.post("/events/orders", "text/plain", event("a").to_string()),
+        415,
+        &["content-type"],
+    );
+    // Nothing was appended.
+    assert_eq!(get_ok(&app, "/events/orders")["head"], 0);
+    assert_eq!(get_ok(&app, "/events/topics"), json!({"topics": []}));
+}
+
+#[test]
+fn more_than_500_events_are_refused_and_500_accepted() {
+    let app = start();
+    let ids: Vec<String> = (0..501).map(|i| format!("e{i}")).collect();
+    let too_many = Value::Array(ids.iter().map(|id| event(id)).collect());
+    assert_error(
+        &app.post("/events/bulk", BATCH, too_many.to_string()),
+        413,
+        &["500"],
+    );
+    assert_eq!(get_ok(&app, "/events/bulk")["head"], 0);
+    let just_enough = Value::Array(ids[..500].iter().map(|id| event(id)).collect());
+    let offsets = publish(&app, "bulk", &just_enough);
+    assert_eq!(offsets, (1..=500).collect::<Vec<u64>>());
+}
+
+#[test]
+fn bad_and_reserved_topic_names_are_refused() {
+    let app = start();
+    for path in [
+        "/events/Orders",
+        "/events/a_b",
+        "/events/-a",
+        &format!("/events/{}", "a".repeat(65)),
+    ] {
+        assert_error(
+            &app.post(path, ONE, event("a").to_string()),
+            400,
+            &["invalid topic name"],
+        );
+        assert_error(&app.get(path), 400, &["invalid topic name"]);
+    }
+    assert_error(
+        &app.post("/events/topics", ONE, event("a").to_string()),
+        400,
+        &["reserved"],
+    );
+    assert_error(
+        &app.post("/events/subscriptions", ONE, event("a").to_string()),
+        400,
+        &["reserved"],
+    );
+    assert_error(&app.get("/events/dispatch"), 400, &["reserved"]);
+}
+
+#[test]
+fn read_parameters_are_checked() {
+    let app = start();
+    publish(&app, "orders", &events(&["a"]));
+    for query in [
+        "after=-1",
+        "after=x",
+        "limit=0",
+        "limit=1001",
+        "limit=",
+        "from=1",
+    ] {
+        let response = app.get(&format!("/events/orders?{query}"));
+        assert_eq!(response.status, 400, "{query}: {}", response.text());
+    }
+    assert_error(&app.get("/events/orders?limit=1001"), 400, &["limit"]);
+    assert_error(&app.get("/events/orders?afterr=1"), 400, &["afterr"]);
+    assert_eq!(
+        get_ok(&app, "/events/orders?limit=1000&after=0")["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn topics_are_listed_with_their_heads() {
+    let app = start();
+    publish(&app, "b.topic", &events(&["1", "2"]));
+    publish(&app, "a.topic", &events(&["1"]));
+    assert_eq!(
+        get_ok(&app, "/events/topics"),
+        json!({"topics": [{"name": "a.topic", "head": 1}, {"name": "b.topic", "head": 2}]})
+    );
+}
+
+#[test]
+fn unknown_paths_are_404_and_wrong_methods_405() {
+    let app = start();
+    for path in [
+        "/events",
+        "/events/a/b",
+        "/events/subscriptions/a/b",
+        "/events/subscriptions/a/dead-letters/x",
+    ] {
+        assert_error(&app.get(path), 404, &["no such resource"]);
+    }
+    let cases: [(&str, &str, &str); 8] = [
+        ("DELETE", "/events/orders", "GET, POST"),
+        ("PUT", "/events/orders", "GET, POST"),
+        ("DELETE", "/events/topics", "GET"),
+        ("PUT", "/events/dispatch", "POST"),
+        ("DELETE", "/events/subscriptions", "GET"),
+        ("POST", "/events/subscriptions/a", "GET, PUT, DELETE"),
+        ("POST", "/events/subscriptions/a/dead-letters", "GET"),
+        ("GET", "/events/subscriptions/a/dead-letters/replay", "POST"),
+    ];
+    for (method, path, allow) in cases {
+        let response = app.request(method, path, &[], Vec::new());
+        assert_error(&response, 405, &[method]);
+        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions
+
+#[test]
+fn subscriptions_are_created_shown_listed_updated_and_deleted() {
+    let app = start();
+    publish(&app, "shop.orders", &events(&["a", "b"]));
+    publish(&app, "shop.refunds", &events(&["r"]));
+    publish(&app, "billing", &events(&["x"]));
+    // An endpoint nobody listens on: deliveries fail, which is not this test's subject.
+    let body =
+        json!({"topics": ["shop.*"], "endpoint": "http://127.0.0.1:9/hook", "max_attempts": 3});
+    let created = subscribe(&app, "audit", &body);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let view = created.json();
+    assert_eq!(view["name"], "audit");
+    assert_eq!(view["topics"], json!(["shop.*"]));
+    assert_eq!(view["endpoint"], "http://127.0.0.1:9/hook");
+    assert_eq!(view["max_attempts"], 3);
+    assert_eq!(view["from"], "earliest");
+    assert!(view["created_at"].as_str().unwrap().ends_with('Z'));
+    let cursors = view["cursors"].as_array().unwrap();
+    let topics: Vec<&str> = cursors
+        .iter()
+        .map(|c| c["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["shop.orders", "shop.refunds"]);
+    assert_eq!(cursors[0]["head"], 2);
+    assert_eq!(cursors[0]["delivered"], 0);
+    assert_eq!(view["lag"], 3);
+    assert_eq!(view["dead_letters"], 0);
+
+    let shown = get_ok(&app, "/events/subscriptions/audit");
+    assert_eq!(shown["name"], "audit");
+    assert_eq!(shown["topics"], json!(["shop.*"]));
+
+    // Update: 200; the new pattern set adds billing from its head ("latest") and drops refunds.
+    let body = json!({"topics": ["shop.orders", "billing"], "endpoint": "http://127.0.0.1:9/v2", "from": "latest"});
+    let updated = subscribe(&app, "audit", &body);
+    assert_eq!(updated.status, 200, "{}", updated.text());
+    let view = updated.json();
+    assert_eq!(view["endpoint"], "http://127.0.0.1:9/v2");
+    assert_eq!(view["max_attempts"], 8);
+    let cursors = view["cursors"].as_array().unwrap();
+    let topics: Vec<&str> = cursors
+        .iter()
+        .map(|c| c["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["billing", "shop.orders"]);
+    assert_eq!(cursors[0]["delivered"], 1, "billing starts at its head");
+    assert_eq!(cursors[0]["lag"], 0);
+
+    let other = json!({"topics": ["*"], "endpoint": "http://127.0.0.1:9/x"});
+    assert_eq!(subscribe(&app, "all-topics", &other).status, 201);
+    let list = get_ok(&app, "/events/subscriptions");
+    let names: Vec<&str> = list["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"audit") && names.contains(&"all-topics"),
+        "{names:?}"
+    );
+    let all = list["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "all-topics")
+        .unwrap();
+    assert_eq!(all["cursors"].as_array().unwrap().len(), 3);
+
+    let deleted = app.request("DELETE", "/events/subscriptions/audit", &[], Vec::new());
+    assert_eq!(deleted.status, 204);
+    assert_error(&app.get("/events/subscriptions/audit"), 404, &["audit"]);
+    assert_error(
+        &app.request("DELETE", "/events/subscriptions/audit", &[], Vec::new()),
+        404,
+        &["audit"],
+    );
+    assert_error(
+        &app.get("/events/subscriptions/audit/dead-letters"),
+        404,
+        &["audit"],
+    );
+    assert_error(
+        &app.post("/events/subscriptions/audit/dead-letters/replay", JSON, ""),
+        404,
+        &["audit"],
+    );
+}
+
+#[test]
+fn a_topic_created_after_a_subscription_gets_a_cursor_from_its_start() {
+    let app = start();
+    let body =
+        json!({"topics": ["late.*"], "endpoint": "http://127.0.0.1:9/hook", "from": "latest"});
+    assert_eq!(subscribe(&app, "late", &body).status, 201);
+    assert_eq!(
+        get_ok(&app, "/events/subscriptions/late")["cursors"],
+        json!([])
+    );
+    publish(&app, "late.topic", &events(&["a", "b"]));
+    let view = get_ok(&app, "/events/subscriptions/late");
+    assert_eq!(view["cursors"][0]["topic"], "late.topic");
+    assert_eq!(view["cursors"][0]["head"], 2);
+    // Every event of a topic younger than the subscription is due, whatever "from" says.
+    assert!(
+        view["cursors"][0]["delivered"].as_u64().unwrap() < 2,
+        "{view}"
+    );
+}
+
+#[test]
+fn subscription_requests_are_validated() {
+    let app = start();
+    let good = json!({"topics": ["a"], "endpoint": "http://127.0.0.1:9/hook"});
+    assert_error(
+        &subscribe(&app, "Bad_Name", &good),
+        400,
+        &["invalid subscription name"],
+    );
+    assert_error(
+        &app.get("/events/subscriptions/Bad_Name"),
+        400,
+        &["invalid subscription name"],
+    );
+    let cases = [
+        (json!({"topics": [], "endpoint": "http://a"}), "topics"),
+        (
+            json!({"topics": ["Bad"], "endpoint": "http://a"}),
+            "pattern",
+        ),
+        (
+            json!({"topics": ["a.*.*"], "endpoint": "http://a"}),
+            "pattern",
+        ),
+        (json!({"topics": ["a"], "endpoint": "ftp://a"}), "endpoint"),
+        (
+            json!({"topics": ["a"], "endpoint": "/relative"}),
+            "endpoint",
+        ),
+        (
+            json!({"topics": ["a"], "endpoint": "http://a", "max_attempts": 0}),
+            "max_attempts",
+        ),
+        (
+            json!({"topics": ["a"], "endpoint": "http://a", "max_attempts": 101}),
+            "max_attempts",
+        ),
+        (
+            json!({"topics": ["a"], "endpoint": "http://a", "from": "now"}),
+            "from",
+        ),
+        (
+            json!({"topics": ["a"], "endpoint": "http://a", "filter": "x"}),
+            "filter",
+        ),
+        (json!({"endpoint": "http://a"}), "topics"),
+        (json!(["a"]), "object"),
+    ];
+    for (body, word) in cases {
+        assert_error(&subscribe(&app, "s", &body), 400, &[word]);
+    }
+    assert_error(
+        &app.put("/events/subscriptions/s", JSON, "{"),
+        400,
+        &["JSON"],
+    );
+    assert_error(
+        &app.put("/events/subscriptions/s", "text/plain", good.to_string()),
+        415,
+        &["content-type"],
+    );
+    assert_error(&app.get("/events/subscriptions/s"), 404, &["s"]);
+    assert_error(
+        &app.get("/events/subscriptions/s/dead-letters?limit=0"),
+        400,
+        &["limit"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+#[test]
+fn delivery_after_publish_needs_no_dispatch() {
+    let app = start();
+    let upstream = UpstreamServer::start();
+    // A backlog published before the subscription is delivered right after the PUT.
+    publish(&app, "push", &events(&["old"]));
+    let body = json!({"topics": ["push"], "endpoint": format!("{}/hooks/events", upstream.url())});
+    assert_eq!(subscribe(&app, "pusher", &body).status, 201);
+    wait_for(Duration::from_secs(2), "the backlog", || {
+        (received_ids(&upstream) == ["old"]).then_some(())
+    });
+    // A new event is pushed right after its publish.
+    publish(&app, "push", &events(&["new"]));
+    wait_for(Duration::from_secs(2), "the new event", || {
+        (received_ids(&upstream).len() == 2).then_some(())
+    });
+    let requests = upstream.requests();
+    let delivery = &requests[1];
+    assert_eq!(delivery.method, "POST");
+    assert_eq!(delivery.target, "/hooks/events");
+    assert_eq!(
+        delivery.header("content-type"),
+        Some("application/cloudevents+json")
+    );
+    assert_eq!(delivery.header("ce-id"), Some("new"));
+    assert_eq!(delivery.header("ce-type"), Some("test.thing.happened"));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&delivery.body).unwrap(),
+        event("new")
+    );
+    let view = wait_for(Duration::from_secs(2), "the cursor at the head", || {
+        let view = get_ok(&app, "/events/subscriptions/pusher");
+        (view["lag"] == 0).then_some(view)
+    });
+    assert_eq!(view["cursors"][0]["delivered"], 2);
+}
+
+#[test]
+fn concurrent_publishers_leave_nothing_undelivered() {
+    let app = start();
+    let upstream = UpstreamServer::start();
+    let body = json!({"topics": ["busy"], "endpoint": upstream.url()});
+    assert_eq!(subscribe(&app, "busy", &body).status, 201);
+    std::thread::scope(|scope| {
+        for writer in 0..4 {
+            let app = &app;
+            scope.spawn(move || {
+                for i in 0..15 {
+                    publish(app, "busy", &events(&[&format!("w{writer}-{i}")]));
+                }
+            });
+        }
+    });
+    // No dispatch: whoever held a lease re-checked the head after releasing it.
+    wait_for(Duration::from_secs(5), "every event", || {
+        (get_ok(&app, "/events/subscriptions/busy")["lag"] == 0).then_some(())
+    });
+    let log = get_ok(&app, "/events/busy?limit=1000");
+    let order: Vec<String> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(order.len(), 60);
+    assert_eq!(last_seen_order(&received_ids(&upstream)), order);
+}
+
+#[test]
+fn a_subscriber_failing_three_times_then_recovering_gets_every_event_in_order() {
+    let app = start();
+    let upstream = UpstreamServer::with_statuses(&[500, 500, 500]);
+    let body = json!({"topics": ["flaky.*"], "endpoint": upstream.url()});
+    assert_eq!(subscribe(&app, "flaky", &body).status, 201);
+    publish(&app, "flaky.orders", &events(&["a", "b", "c"]));
+    publish(&app, "flaky.orders", &events(&["d"]));
+    publish(&app, "flaky.orders", &events(&["e"]));
+    let view = wait_for(
+        Duration::from_secs(10),
+        "the subscriber to catch up",
+        || {
+            dispatch(&app);
+            let view = get_ok(&app, "/events/subscriptions/flaky");
+            (view["lag"] == 0).then_some(view)
+        },
+    );
+    let ids = received_ids(&upstream);
+    assert_eq!(
+        &ids[..3],
+        ["a", "a", "a"],
+        "the first event is retried: {ids:?}"
+    );
+    assert_eq!(
+        last_seen_order(&ids),
+        strings(&["a", "b", "c", "d", "e"]),
+        "{ids:?}"
+    );
+    let cursor = &view["cursors"][0];
+    assert_eq!(cursor["delivered"], 5);
+    assert_eq!(cursor["head"], 5);
+    assert_eq!(cursor["lag"], 0);
+    assert_eq!(cursor["attempts"], 0);
+    assert_eq!(cursor["last_error"], Value::Null);
+    assert_eq!(view["dead_letters"], 0);
+}
+
+#[test]
+fn a_failing_subscriber_shows_its_retry_state() {
+    // Only failures for a while; a long backoff keeps the state visible.
+    let upstream = UpstreamServer::with_statuses(&[503; 10]);
+    let app_slow = TestApp::start_main_app_with(&[
+        "--variable",
+        "subscriber_hosts=http://127.0.0.1:*",
+        "--variable",
+        "retry_base_ms=60000",
+    ]);
+    let body = json!({"topics": ["slow"], "endpoint": upstream.url()});
+    assert_eq!(subscribe(&app_slow, "slow", &body).status, 201);
+    publish(&app_slow, "slow", &events(&["a"]));
+    let view = wait_for(Duration::from_secs(2), "the first failure", || {
+        let view = get_ok(&app_slow, "/events/subscriptions/slow");
+        (view["cursors"][0]["attempts"] == 1).then_some(view)
+    });
+    let cursor = &view["cursors"][0];
+    assert!(
+        cursor["last_error"].as_str().unwrap().contains("503"),
+        "{cursor}"
+    );
+    assert!(
+        cursor["next_attempt_at"].as_str().unwrap().ends_with('Z'),
+        "{cursor}"
+    );
+    assert_eq!(view["last_error"], cursor["last_error"]);
+    assert_eq!(view["lag"], 1);
+    // Not due yet: a dispatch does not retry before the backoff.
+    assert_eq!(
+        dispatch(&app_slow),
+        json!({"delivered": 0, "retrying": 0, "dead_lettered": 0, "pending": 1})
+    );
+    assert_eq!(upstream.requests().len(), 1);
+}
+
+#[test]
+fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
+    let app = start();
+    // Two failed attempts for each of three events, then the subscriber is back.
+    let upstream = UpstreamServer::with_statuses(&[500; 6]);
+    let body = json!({"topics": ["dead"], "endpoint": upstream.url(), "max_attempts": 2});
+    assert_eq!(subscribe(&app, "dead", &body).status, 201);
+    publish(&app, "dead", &events(&["a", "b", "c"]));
+    let view = wait_for(Duration::from_secs(10), "three dead letters", || {
+        dispatch(&app);
+        let view = get_ok(&app, "/events/subscriptions/dead");
+        (view["dead_letters"] == 3 && view["lag"] == 0).then_some(view)
+    });
+    assert_eq!(view["cursors"][0]["delivered"], 3);
+    assert!(
+        view["last_error"].as_str().unwrap().contains("500"),
+        "{view}"
+    );
+    assert_eq!(received_ids(&upstream), ["a", "a", "b", "b", "c", "c"]);
+
+    let letters = get_ok(&app, "/events/subscriptions/dead/dead-letters");
+    assert_eq!(letters["subscription"], "dead");
+    assert_eq!(letters["total"], 3);
+    let list = letters["dead_letters"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["topic"], "dead");
+    assert_eq!(list[0]["offset"], 1);
+    assert_eq!(list[0]["event"], event("a"));
+    assert_eq!(list[0]["attempts"], 2);
+    assert!(list[0]["error"].as_str().unwrap().contains("500"));
+    assert!(list[0]["failed_at"].as_str().unwrap().ends_with('Z'));
+    let limited = get_ok(&app, "/events/subscriptions/dead/dead-letters?limit=1");
+    assert_eq!(limited["dead_letters"].as_array().unwrap().len(), 1);
+    assert_eq!(limited["total"], 3);
+
+    let replay = app.post("/events/subscriptions/dead/dead-letters/replay", JSON, "");
+    assert_eq!(replay.status, 200, "{}", replay.text());
+    assert_eq!(replay.json(), json!({"replayed": 3, "remaining": 0}));
+    assert_eq!(&received_ids(&upstream)[6..], ["a", "b", "c"]);
+    let letters = get_ok(&app, "/events/subscriptions/dead/dead-letters");
+    assert_eq!(letters["dead_letters"], json!([]));
+    assert_eq!(
+        get_ok(&app, "/events/subscriptions/dead")["dead_letters"],
+        0
+    );
+}
+
+#[test]
+fn a_failed_replay_keeps_the_dead_letters() {
+    let app = start();
+    let upstream = UpstreamServer::with_statuses(&[500; 10]);
+    let body = json!({"topics": ["gone"], "endpoint": upstream.url(), "max_attempts": 1});
+    assert_eq!(subscribe(&app, "gone", &body).status, 201);
+    publish(&app, "gone", &events(&["a", "b"]));
+    wait_for(Duration::from_secs(10), "two dead letters", || {
+        dispatch(&app);
+        (get_ok(&app, "/events/subscriptions/gone")["dead_letters"] == 2).then_some(())
+    });
+    let replay = app.post("/events/subscriptions/gone/dead-letters/replay", JSON, "");
+    assert_eq!(replay.json(), json!({"replayed": 0, "remaining": 2}));
+    let letters = get_ok(&app, "/events/subscriptions/gone/dead-letters");
+    assert_eq!(
+        letters["dead_letters"][0]["attempts"], 2,
+        "the replay counts as an attempt"
+    );
+}
+
+#[test]
+fn an_endpoint_the_host_does_not_allow_is_reported() {
+    // Without `subscriber_hosts`, only components of the app may be called.
+    let app = TestApp::start_main_app();
+    let body =
+        json!({"topics": ["denied"], "endpoint": "http://127.0.0.1:9/hook", "max_attempts": 1});
+    assert_eq!(subscribe(&app, "denied", &body).status, 201);
+    publish(&app, "denied", &events(&["a"]));
+    let view = wait_for(Duration::from_secs(2), "the dead letter", || {
+        let view = get_ok(&app, "/events/subscriptions/denied");
+        (view["dead_letters"] == 1).then_some(view)
+    });
+    let error = view["last_error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{view}"));
+    assert!(error.contains("allowed_outbound_hosts"), "{error}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bootstrap subscriptions
+
+#[test]
+fn the_bootstrap_subscription_exists_after_the_first_publish_and_a_delete_sticks() {
+    let app = start();
+    publish(&app, "support.tickets", &events(&["t1"]));
+    let view = get_ok(&app, "/events/subscriptions/insights");
+    assert_eq!(view["topics"], json!(["support.*", "telemetry.*"]));
+    assert_eq!(
+        view["endpoint"],
+        "http://insights.spin.internal/insights/events"
+    );
+    assert_eq!(view["cursors"][0]["topic"], "support.tickets");
+    let deleted = app.request("DELETE", "/events/subscriptions/insights", &[], Vec::new());
+    assert_eq!(deleted.status, 204);
+    publish(&app, "support.tickets", &events(&["t2"]));
+    dispatch(&app);
+    assert_error(
+        &app.get("/events/subscriptions/insights"),
+        404,
+        &["insights"],
+    );
+}
+
+#[test]
+fn an_invalid_bootstrap_variable_is_ignored() {
+    let app = TestApp::start_main_app_with(&["--variable", "bootstrap_subscriptions=[{not json"]);
+    assert_eq!(publish(&app, "support.tickets", &events(&["t1"])), [1]);
+    assert_eq!(
+        get_ok(&app, "/events/subscriptions"),
+        json!({"subscriptions": []})
+    );
+    assert_eq!(dispatch(&app)["delivered"], 0);
+    assert!(
+        app.stderr().contains("bootstrap_subscriptions"),
+        "the problem is logged"
+    );
+}

@@ -1,0 +1,118 @@
+//! Pushing one event to a subscriber: `POST <endpoint>` in CloudEvents structured mode, with
+//! connect and response timeouts so a hung subscriber cannot hold a delivery (and its lease) for
+//! long. `spin_sdk::http::send` sets no timeouts, so this sends through `wasi:http` directly.
+
+use std::future::poll_fn;
+use std::task::Poll;
+
+use futures::SinkExt;
+use spin_sdk::http::conversions::TryIntoOutgoingRequest;
+use spin_sdk::http::{Method, Request};
+use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
+use spin_sdk::wit::wasi::http0_2_0::types::RequestOptions;
+
+use crate::store::Outgoing;
+
+const CONNECT_TIMEOUT_NS: u64 = 2_000_000_000;
+/// Time the subscriber has to answer (its processing included).
+const RESPONSE_TIMEOUT_NS: u64 = 5_000_000_000;
+
+/// Delivers `event`; `Ok` on any 2xx, else what went wrong (kept as the cursor's `last_error`).
+pub async fn push(endpoint: &str, event: &Outgoing) -> Result<(), String> {
+    let request = Request::builder()
+        .method(Method::Post)
+        .uri(endpoint)
+        .header("content-type", service_kit::cloudevent::CONTENT_TYPE)
+        .header("content-length", event.json.len().to_string())
+        .header("ce-id", header_value(&event.id))
+        .header("ce-type", header_value(&event.event_type))
+        .body(event.json.as_bytes().to_vec())
+        .build();
+    let (request, body) = request
+        .try_into_outgoing_request()
+        .map_err(|err| format!("invalid request to {endpoint}: {err}"))?;
+    let options = RequestOptions::new();
+    // A host that does not support a timeout just ignores it (the error is only "unsupported").
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
+    let _ = options.set_first_byte_timeout(Some(RESPONSE_TIMEOUT_NS));
+    let _ = options.set_between_bytes_timeout(Some(RESPONSE_TIMEOUT_NS));
+    let mut sink = request.take_body();
+    let pending = outgoing_handler::handle(request, Some(options))
+        .map_err(|code| format!("sending to {endpoint}: {code:?}"))?;
+    // A refused request closes the body early; its response then says why, so wait for it.
+    let sent = match body {
+        Some(body) => sink.send(body).await,
+        None => Ok(()),
+    };
+    drop(sink);
+    let mut token = None;
+    let response = poll_fn(|context| match pending.get() {
+        Some(result) => Poll::Ready(result),
+        None => {
+            token = Some(spin_executor::CancelOnDropToken::from(
+                spin_executor::push_waker_and_get_token(
+                    pending.subscribe(),
+                    context.waker().clone(),
+                ),
+            ));
+            Poll::Pending
+        }
+    })
+    .await;
+    drop(token);
+    let response = match response {
+        Ok(Ok(response)) => response,
+        Ok(Err(code)) => return Err(format!("{endpoint}: {}", describe(&code))),
+        _ => return Err(format!("{endpoint}: no response")),
+    };
+    if let Err(err) = sent {
+        return Err(format!("sending to {endpoint}: {err}"));
+    }
+    let status = response.status();
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("{endpoint} answered {status}"))
+    }
+}
+
+/// A CloudEvents attribute as an HTTP header value: percent-encoded outside printable ASCII,
+/// and for space, `"` and `%` (the CloudEvents HTTP binding's rule).
+pub fn header_value(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_graphic() && byte != b'"' && byte != b'%' {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+fn describe(code: &spin_sdk::http::ErrorCode) -> String {
+    use spin_sdk::http::ErrorCode;
+    match code {
+        ErrorCode::HttpRequestDenied => {
+            "request denied: the endpoint's host is not in allowed_outbound_hosts (subscriber_hosts)".into()
+        }
+        ErrorCode::ConnectionRefused => "connection refused".into(),
+        ErrorCode::ConnectionTimeout => "connect timed out".into(),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => "no answer in time".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_value;
+
+    #[test]
+    fn header_values_are_percent_encoded_where_needed() {
+        assert_eq!(
+            header_value("support.ticket.opened"),
+            "support.ticket.opened"
+        );
+        assert_eq!(header_value("a b\"%é\n"), "a%20b%22%25%C3%A9%0A");
+    }
+}

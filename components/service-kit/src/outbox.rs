@@ -61,17 +61,21 @@ pub fn events_url() -> String {
         .unwrap_or_else(|| DEFAULT_EVENTS_URL.to_owned())
 }
 
-/// Forwards pending events in order, one publish per run of rows with the same topic, deleting
-/// each run once `events` has acknowledged it. Stops at the first failure, so a topic's events
-/// are never published out of order; the report says what is left and why.
+/// Forwards the events pending when it starts, in order, one publish per run of rows with the
+/// same topic, deleting each run once `events` has acknowledged it. Stops at the first failure,
+/// so a topic's events are never published out of order; the report says what is left and why.
+/// Events committed meanwhile are left to their own writer's forward, so one call is bounded
+/// even while writers keep adding.
 pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
     let base = events_url();
     let mut report = ForwardReport::default();
+    let newest = exec(conn, "SELECT COALESCE(MAX(seq), 0) AS up_to FROM outbox", &[])?;
+    let up_to = newest.rows().next().map(|row| col_int(&row, "up_to")).unwrap_or(0);
     loop {
         let result = exec(
             conn,
-            "SELECT seq, topic, event FROM outbox ORDER BY seq LIMIT ?",
-            &[int(BATCH)],
+            "SELECT seq, topic, event FROM outbox WHERE seq <= ? ORDER BY seq LIMIT ?",
+            &[int(up_to), int(BATCH)],
         )?;
         let rows: Vec<(i64, String, String)> = result
             .rows()
@@ -80,6 +84,8 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
         if rows.is_empty() {
             break;
         }
+        // A batch that is not full held everything up to `up_to`.
+        let more = rows.len() as i64 == BATCH;
         for run in rows.chunk_by(|a, b| a.1 == b.1) {
             let topic = &run[0].1;
             let body = format!(
@@ -98,6 +104,9 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
                 &[int(first), int(last)],
             )?;
             report.forwarded += run.len() as i64;
+        }
+        if !more {
+            break;
         }
     }
     report.pending = pending(conn)?;

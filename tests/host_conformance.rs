@@ -1371,3 +1371,278 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
     assert!(app.stderr().contains("Shutting down"), "{}", app.stderr());
     upstream.join().expect("upstream thread");
 }
+
+// ---------------------------------------------------------------------------
+// Metrics (host-only: `--metrics-listen`)
+
+/// One scrape of `/metrics`: sample lines as (name, labels, value).
+struct Scrape(Vec<(String, Vec<(String, String)>, f64)>);
+
+impl Scrape {
+    fn parse(text: &str) -> Scrape {
+        let samples = text
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| {
+                let (series, value) = line.rsplit_once(' ').expect("sample has a value");
+                let (name, labels) = match series.split_once('{') {
+                    Some((name, labels)) => (name, labels.trim_end_matches('}')),
+                    None => (series, ""),
+                };
+                let labels = labels
+                    .split(',')
+                    .filter(|pair| !pair.is_empty())
+                    .map(|pair| {
+                        let (k, v) = pair.split_once('=').expect("label is k=\"v\"");
+                        (k.to_owned(), v.trim_matches('"').to_owned())
+                    })
+                    .collect();
+                let value = value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("value in {line:?}"));
+                (name.to_owned(), labels, value)
+            })
+            .collect();
+        Scrape(samples)
+    }
+
+    /// The value of the one sample `name` whose labels are exactly `labels`
+    /// (any order); 0 if there is none.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let matching: Vec<f64> = self
+            .0
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && l.len() == labels.len()
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|(_, _, value)| *value)
+            .collect();
+        assert!(matching.len() <= 1, "{name} {labels:?} is ambiguous");
+        matching.first().copied().unwrap_or(0.0)
+    }
+}
+
+fn metrics_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn scrape(agent: &ureq::Agent, url: &str) -> Scrape {
+    let mut response = agent.get(url).call().expect("metrics answer");
+    assert_eq!(response.status(), 200);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "content-type {content_type:?}"
+    );
+    let text = response.body_mut().read_to_string().expect("metrics body");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    Scrape::parse(&text)
+}
+
+#[test]
+fn metrics_listener_counts_invocations_responses_traps_and_store_operations() {
+    if is_real_spin() {
+        eprintln!("skipped: --metrics-listen is a flag of our host only");
+        return;
+    }
+    let metrics_port = integration_tests::free_port();
+    let app = start_conformance_app_with(|spec| {
+        spec.extra_args.extend([
+            "--metrics-listen".into(),
+            format!("127.0.0.1:{metrics_port}"),
+        ])
+    });
+    let base = format!("http://127.0.0.1:{metrics_port}");
+    assert!(
+        app.stderr()
+            .contains(&format!("Serving metrics on {base}/metrics")),
+        "{}",
+        app.stderr()
+    );
+    let agent = metrics_agent();
+    let url = format!("{base}/metrics");
+    let before = scrape(&agent, &url);
+
+    // probe: a 200 (echo), a trap (500), a chained call to echo, one KV
+    // set and get, one SQLite statement: 6 invocations, 5 of them 2xx.
+    assert_eq!(echo(&app, "/probe/metrics").component(), "probe");
+    assert_eq!(app.get("/probe/trap").status, 500);
+    let chained = fetch(&app, "http://echo.spin.internal/chained", "GET", &[], "");
+    assert_eq!(chained["status"], 200, "{chained}");
+    assert_eq!(
+        kv_set(&app, "default", "metrics-key", "v"),
+        json!({ "ok": null })
+    );
+    assert_eq!(kv_get(&app, "default", "metrics-key"), json!({ "ok": "v" }));
+    sql_ok(&app, "probe_db", "SELECT 1", json!([]));
+    // Not a component invocation: the router's own 404.
+    assert_eq!(app.get("/nowhere").status, 404);
+
+    let after = scrape(&agent, &url);
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    let probe = [("component", "probe")];
+    let echo_component = [("component", "echo")];
+    let class = |component, class| [("component", component), ("class", class)];
+    let store = |kind, label, operation| {
+        [
+            ("component", "probe"),
+            ("store", kind),
+            ("label", label),
+            ("operation", operation),
+        ]
+    };
+    for (what, got, want) in [
+        (
+            "probe invocations",
+            delta("spin_component_invocations_total", &probe),
+            6.0,
+        ),
+        (
+            "probe 2xx",
+            delta("spin_component_responses_total", &class("probe", "2xx")),
+            5.0,
+        ),
+        (
+            "probe 5xx",
+            delta("spin_component_responses_total", &class("probe", "5xx")),
+            1.0,
+        ),
+        (
+            "probe 4xx",
+            delta("spin_component_responses_total", &class("probe", "4xx")),
+            0.0,
+        ),
+        (
+            "probe traps",
+            delta("spin_component_traps_total", &probe),
+            1.0,
+        ),
+        (
+            "probe durations",
+            delta("spin_component_duration_seconds_count", &probe),
+            6.0,
+        ),
+        (
+            "probe instantiations",
+            delta("spin_component_instantiation_seconds_count", &probe),
+            6.0,
+        ),
+        (
+            "chained echo invocations",
+            delta("spin_component_invocations_total", &echo_component),
+            1.0,
+        ),
+        (
+            "chained echo 2xx",
+            delta("spin_component_responses_total", &class("echo", "2xx")),
+            1.0,
+        ),
+        (
+            "echo traps",
+            delta("spin_component_traps_total", &echo_component),
+            0.0,
+        ),
+        (
+            "kv open",
+            delta(
+                "spin_store_operations_total",
+                &store("key_value", "default", "open"),
+            ),
+            2.0,
+        ),
+        (
+            "kv set",
+            delta(
+                "spin_store_operations_total",
+                &store("key_value", "default", "set"),
+            ),
+            1.0,
+        ),
+        (
+            "kv get",
+            delta(
+                "spin_store_operations_total",
+                &store("key_value", "default", "get"),
+            ),
+            1.0,
+        ),
+        (
+            "kv delete",
+            delta(
+                "spin_store_operations_total",
+                &store("key_value", "default", "delete"),
+            ),
+            0.0,
+        ),
+        (
+            "sqlite open",
+            delta(
+                "spin_store_operations_total",
+                &store("sqlite", "probe_db", "open"),
+            ),
+            1.0,
+        ),
+        (
+            "sqlite execute",
+            delta(
+                "spin_store_operations_total",
+                &store("sqlite", "probe_db", "execute"),
+            ),
+            1.0,
+        ),
+    ] {
+        assert_eq!(got, want, "{what}");
+    }
+    assert!(
+        delta("spin_component_duration_seconds_sum", &probe) > 0.0,
+        "duration sum moved"
+    );
+    // Series of declared but unused stores exist from the start.
+    assert!(after
+        .0
+        .iter()
+        .any(|(n, l, _)| n == "spin_store_operations_total"
+            && l.iter().any(|(k, v)| k == "label" && v == "other")));
+
+    let other = agent.get(&format!("{base}/other")).call().expect("answer");
+    assert_eq!(other.status(), 404);
+}
+
+#[test]
+fn metrics_listener_is_off_by_default() {
+    if is_real_spin() {
+        return;
+    }
+    let app = start_conformance_app();
+    assert!(
+        !app.stderr().contains("Serving metrics"),
+        "{}",
+        app.stderr()
+    );
+    let help = std::process::Command::new(
+        std::env::var_os("SPIN_HOST_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target/debug/spin-host")),
+    )
+    .args(["up", "--help"])
+    .output()
+    .expect("spin-host up --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--metrics-listen"), "{help}");
+}

@@ -2,9 +2,10 @@
 //! limits and the component's capabilities. Built fresh for every request.
 
 use crate::guest_output::GuestOutput;
-use crate::key_value::KeyValueBackend;
+use crate::key_value::KeyValueStore;
+use crate::metrics::ComponentMetrics;
 use crate::outbound::{OutboundHooks, OutboundRules};
-use crate::sqlite::SqliteDatabase;
+use crate::sqlite::SqliteStore;
 use crate::variables::VariableResolver;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,10 +24,11 @@ pub struct ComponentRuntime {
     pub stdout: GuestOutput,
     pub stderr: GuestOutput,
     /// Only the labels the component declares: others are `access-denied`.
-    pub key_value: HashMap<String, Arc<dyn KeyValueBackend>>,
-    pub sqlite: HashMap<String, Arc<SqliteDatabase>>,
+    pub key_value: HashMap<String, KeyValueStore>,
+    pub sqlite: HashMap<String, SqliteStore>,
     pub variables: Arc<VariableResolver>,
     pub outbound: Arc<OutboundRules>,
+    pub metrics: ComponentMetrics,
 }
 
 /// The `T` of each request's `Store<T>`.

@@ -10,6 +10,7 @@ mod guest_output;
 mod instance;
 mod key_value;
 mod manifest;
+mod metrics;
 mod outbound;
 mod routes;
 mod runtime;
@@ -84,6 +85,10 @@ struct UpArgs {
     /// Application variable value, name=value (repeatable).
     #[arg(long = "variable")]
     variable: Vec<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (this host's addition
+    /// to Spin). Off by default.
+    #[arg(long = "metrics-listen", value_name = "ADDR")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -174,7 +179,12 @@ fn up(args: UpArgs) -> Result<()> {
     } else {
         args.cache_dir.clone().or_else(engine::default_cache_dir)
     };
-    let listen_addr = resolve_listen(&args.listen)?;
+    let listen_addr = resolve_listen(&args.listen, "--listen")?;
+    let metrics_addr = args
+        .metrics_listen
+        .as_deref()
+        .map(|addr| resolve_listen(addr, "--metrics-listen"))
+        .transpose()?;
     print_storage_lines(&app, state_dir.as_deref());
 
     let options = runtime::StartOptions {
@@ -205,34 +215,67 @@ fn up(args: UpArgs) -> Result<()> {
         for warning in warnings {
             eprintln!("{warning}");
         }
-        let listener = tokio::net::TcpListener::bind(listen_addr)
-            .await
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AddrInUse {
-                    anyhow::anyhow!("{listen_addr} is already in use")
-                } else {
-                    anyhow::Error::from(e).context(format!("cannot listen on {listen_addr}"))
-                }
-            })?;
+        let listener = bind(listen_addr).await?;
+        let metrics_listener = match metrics_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         print_routes(&app, listener.local_addr()?);
-        server::serve(app, listener, shutdown_signal()).await?;
+        // One signal stops both listeners; each then drains its connections.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let metrics_server = match metrics_listener {
+            Some(metrics_listener) => {
+                println!(
+                    "Serving metrics on http://{}/metrics",
+                    metrics_listener.local_addr()?
+                );
+                let mut stopped = stopped.clone();
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                Some(tokio::spawn(server::serve_metrics(
+                    app.metrics.clone(),
+                    metrics_listener,
+                    shutdown,
+                )))
+            }
+            None => None,
+        };
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        server::serve(app, listener, shutdown).await?;
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.await??;
+        }
         eprintln!("Shutting down");
         Ok(())
     })
 }
 
-fn resolve_listen(listen: &str) -> Result<SocketAddr> {
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!("{addr} is already in use")
+        } else {
+            anyhow::Error::from(e).context(format!("cannot listen on {addr}"))
+        }
+    })
+}
+
+fn resolve_listen(listen: &str, flag: &str) -> Result<SocketAddr> {
     use std::net::ToSocketAddrs;
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
-        .with_context(|| format!("invalid --listen address {listen:?}"))?
+        .with_context(|| format!("invalid {flag} address {listen:?}"))?
         .collect();
     addrs
         .iter()
         .find(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST)
         .or(addrs.first())
         .copied()
-        .with_context(|| format!("--listen {listen:?} resolves to no address"))
+        .with_context(|| format!("{flag} {listen:?} resolves to no address"))
 }
 
 fn print_storage_lines(app: &manifest::App, state_dir: Option<&Path>) {

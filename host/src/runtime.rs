@@ -6,6 +6,7 @@ use crate::engine;
 use crate::guest_output::GuestOutput;
 use crate::instance::{ComponentRuntime, InstanceState};
 use crate::manifest::App;
+use crate::metrics::Metrics;
 use crate::outbound::{OutboundHooks, OutboundRules};
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
@@ -59,6 +60,8 @@ pub struct AppRuntime {
     pub descriptions: HashMap<String, String>,
     /// The configured listen address; self requests are sent here.
     pub listen_addr: SocketAddr,
+    /// Counted always; served only with `--metrics-listen`.
+    pub metrics: Arc<Metrics>,
     engine: Engine,
     limits: Limits,
 }
@@ -113,6 +116,7 @@ impl AppRuntime {
         let engine = engine::new_engine(limits.max_instance_memory)?;
         let linker = engine::base_linker(&engine)?;
         let all_ids: Vec<String> = app.components.keys().cloned().collect();
+        let metrics = Arc::new(Metrics::new());
         let mut components = HashMap::new();
         for decl in triggered {
             let id = decl.id.clone();
@@ -153,15 +157,28 @@ impl AppRuntime {
                 key_value: decl
                     .key_value_stores
                     .iter()
-                    .map(|l| (l.clone(), kv_stores[l].clone()))
+                    .map(|l| {
+                        let store = key_value::KeyValueStore {
+                            backend: kv_stores[l].clone(),
+                            ops: Arc::new(metrics.key_value_ops(&id, l)),
+                        };
+                        (l.clone(), store)
+                    })
                     .collect(),
                 sqlite: decl
                     .sqlite_databases
                     .iter()
-                    .map(|l| (l.clone(), databases[l].clone()))
+                    .map(|l| {
+                        let store = sqlite::SqliteStore {
+                            database: databases[l].clone(),
+                            ops: Arc::new(metrics.sqlite_ops(&id, l)),
+                        };
+                        (l.clone(), store)
+                    })
                     .collect(),
                 variables: variables.clone(),
                 outbound: Arc::new(outbound),
+                metrics: metrics.component(&id),
             };
             components.insert(id, Arc::new(runtime));
         }
@@ -177,6 +194,7 @@ impl AppRuntime {
             components,
             descriptions,
             listen_addr,
+            metrics,
             engine,
             limits,
         };
@@ -185,7 +203,8 @@ impl AppRuntime {
 
     /// Runs one request through a fresh instance of `component`. Never fails:
     /// traps, missing responses and deadlines become an empty 500, with the
-    /// details logged rather than sent.
+    /// details logged rather than sent. Counted in the component's metrics
+    /// (invocation, response class, time to the response head).
     pub async fn invoke<B>(
         self: &Arc<Self>,
         component: &Arc<ComponentRuntime>,
@@ -195,7 +214,9 @@ impl AppRuntime {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<HttpError>,
     {
-        match self.try_invoke(component, request).await {
+        let started = Instant::now();
+        component.metrics.invocations.inc();
+        let response = match self.try_invoke(component, request, started).await {
             Ok(response) => response,
             Err(e) => {
                 eprintln!(
@@ -204,19 +225,24 @@ impl AppRuntime {
                 );
                 empty_response(500)
             }
-        }
+        };
+        component
+            .metrics
+            .record_response(response.status().as_u16(), started.elapsed());
+        response
     }
 
     async fn try_invoke<B>(
         self: &Arc<Self>,
         component: &Arc<ComponentRuntime>,
         request: http::Request<B>,
+        started: Instant,
     ) -> Result<http::Response<HyperOutgoingBody>>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<HttpError>,
     {
-        let deadline = Instant::now() + self.limits.request_timeout;
+        let deadline = started + self.limits.request_timeout;
         let mut store = self.new_store(component, deadline);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
@@ -229,29 +255,49 @@ impl AppRuntime {
             .http()
             .new_response_outparam(sender)
             .map_err(anyhow::Error::from)?;
-        let pre = component.pre.clone();
+        let guest = component.clone();
 
         // The guest runs in its own task so it may keep streaming the body
         // after the response head is sent; the deadline bounds it either way.
-        let task = tokio::spawn(tokio::time::timeout_at(deadline.into(), async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
-        }));
+        // A trap or the deadline counts as a trap whenever it happens, before
+        // or after the response head.
+        let task = tokio::spawn(async move {
+            let outcome = tokio::time::timeout_at(deadline.into(), async {
+                let instantiating = Instant::now();
+                let proxy = guest.pre.instantiate_async(&mut store).await?;
+                guest
+                    .metrics
+                    .instantiation
+                    .observe(instantiating.elapsed().as_secs_f64());
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            })
+            .await;
+            if !matches!(outcome, Ok(Ok(()))) {
+                guest.metrics.traps.inc();
+            }
+            outcome
+        });
 
         match tokio::time::timeout_at(deadline.into(), receiver).await {
             Ok(Ok(Ok(response))) => Ok(response),
             Ok(Ok(Err(code))) => anyhow::bail!("guest answered with error code {code:?}"),
             Ok(Err(_)) => match task.await {
-                Ok(Ok(Ok(()))) => anyhow::bail!("guest never set a response"),
+                Ok(Ok(Ok(()))) => {
+                    component.metrics.traps.inc();
+                    anyhow::bail!("guest never set a response")
+                }
                 Ok(Ok(Err(trap))) => Err(anyhow::Error::from(trap)),
                 Ok(Err(_)) => anyhow::bail!(
                     "request deadline of {:?} exceeded",
                     self.limits.request_timeout
                 ),
-                Err(join) => anyhow::bail!("guest task failed: {join}"),
+                Err(join) => {
+                    component.metrics.traps.inc();
+                    anyhow::bail!("guest task failed: {join}")
+                }
             },
             Err(_) => anyhow::bail!(
                 "request deadline of {:?} exceeded",

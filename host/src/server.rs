@@ -1,7 +1,9 @@
-//! The HTTP listener: Spin's built-in `/.well-known/spin/` endpoints, routing,
-//! and the `spin-*` headers each component sees.
+//! The HTTP listeners: the app's (Spin's built-in `/.well-known/spin/`
+//! endpoints, routing, and the `spin-*` headers each component sees) and the
+//! optional metrics one (`--metrics-listen`, `GET /metrics`).
 
 use crate::manifest::TriggerTarget;
+use crate::metrics::{self, Metrics};
 use crate::runtime::{empty_response, AppRuntime};
 use crate::spin_headers::SpinHeaders;
 use anyhow::Result;
@@ -29,6 +31,64 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
+    accept_loop(listener, shutdown, move |peer| {
+        let app = app.clone();
+        hyper::service::service_fn(move |request| handle(app.clone(), request, peer))
+    })
+    .await
+}
+
+/// The metrics listener: `GET /metrics` in the OpenMetrics text format, `404`
+/// for any other path. Stops like [`serve`].
+pub async fn serve_metrics(
+    metrics: Arc<Metrics>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    accept_loop(listener, shutdown, move |_peer| {
+        let metrics = metrics.clone();
+        hyper::service::service_fn(move |request| {
+            let response = metrics_response(&metrics, &request);
+            std::future::ready(Ok::<_, std::convert::Infallible>(response))
+        })
+    })
+    .await
+}
+
+fn metrics_response(
+    metrics: &Metrics,
+    request: &http::Request<Incoming>,
+) -> http::Response<HyperOutgoingBody> {
+    if request.uri().path() != "/metrics" {
+        return empty_response(404);
+    }
+    if !matches!(*request.method(), http::Method::GET | http::Method::HEAD) {
+        let mut response = empty_response(405);
+        response.headers_mut().insert(
+            http::header::ALLOW,
+            http::HeaderValue::from_static("GET, HEAD"),
+        );
+        return response;
+    }
+    text_response(200, metrics::CONTENT_TYPE, metrics.encode())
+}
+
+/// The accept loop both listeners share: one hyper HTTP/1 connection per
+/// client, `make_service` called with the peer's address.
+async fn accept_loop<S>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    make_service: impl Fn(SocketAddr) -> S,
+) -> Result<()>
+where
+    S: hyper::service::Service<
+            http::Request<Incoming>,
+            Response = http::Response<HyperOutgoingBody>,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     tokio::pin!(shutdown);
     let connections = GracefulShutdown::new();
     loop {
@@ -45,8 +105,7 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |request| handle(app.clone(), request, peer));
+        let service = make_service(peer);
         // A client that never finishes its request head must not hold a
         // connection (and a task) forever.
         let connection = hyper::server::conn::http1::Builder::new()

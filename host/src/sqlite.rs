@@ -11,6 +11,7 @@ use crate::bindings::fermyon::spin::sqlite::{
     self, Error as SqlError, QueryResult, RowResult, Value,
 };
 use crate::instance::InstanceState;
+use crate::metrics::SqliteOps;
 use crate::runtime_config::SqliteConfig;
 use anyhow::{Context, Result};
 use rusqlite::fallible_iterator::FallibleIterator;
@@ -183,9 +184,18 @@ pub fn open_databases(
     Ok(databases)
 }
 
+/// A database as one component sees it: the storage (shared by every
+/// component declaring the label) and this component's operation counters.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub database: Arc<SqliteDatabase>,
+    pub ops: Arc<SqliteOps>,
+}
+
 /// The guest's handle: a lazily opened connection to one database.
 pub struct SqliteHandle {
     database: Arc<SqliteDatabase>,
+    ops: Arc<SqliteOps>,
     connection: Arc<Mutex<Option<Connection>>>,
 }
 
@@ -196,15 +206,17 @@ impl sqlite::HostConnection for InstanceState {
         &mut self,
         label: String,
     ) -> wasmtime::Result<Result<Resource<SqliteHandle>, SqlError>> {
-        let Some(database) = self.component.sqlite.get(&label) else {
+        let Some(store) = self.component.sqlite.get(&label) else {
             return Ok(Err(SqlError::AccessDenied));
         };
+        store.ops.open.inc();
         if self.open_sqlite_connections >= MAX_CONNECTIONS_PER_INSTANCE {
             return Ok(Err(SqlError::Io("too many connections opened".into())));
         }
         self.open_sqlite_connections += 1;
         let handle = SqliteHandle {
-            database: database.clone(),
+            database: store.database.clone(),
+            ops: store.ops.clone(),
             connection: Arc::new(Mutex::new(None)),
         };
         Ok(Ok(self.table.push(handle)?))
@@ -217,6 +229,7 @@ impl sqlite::HostConnection for InstanceState {
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, SqlError>> {
         let handle = self.table.get(&handle)?;
+        handle.ops.execute.inc();
         let database = handle.database.clone();
         let connection = handle.connection.clone();
         // SQLite blocks (I/O, lock waits): keep it off the async workers.

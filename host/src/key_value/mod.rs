@@ -7,8 +7,10 @@ mod sqlite_store;
 
 use crate::bindings::fermyon::spin::key_value::{self, Error as KvError};
 use crate::instance::InstanceState;
+use crate::metrics::KeyValueOps;
 use crate::runtime_config::KeyValueConfig;
 use anyhow::Result;
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,18 +52,30 @@ fn too_large() -> KvError {
     ))
 }
 
+/// A store as one component sees it: the backend (shared by every component
+/// declaring the label) and this component's operation counters.
+#[derive(Clone)]
+pub struct KeyValueStore {
+    pub backend: Arc<dyn KeyValueBackend>,
+    pub ops: Arc<KeyValueOps>,
+}
+
 /// The guest's handle to an opened store.
 pub struct KeyValueHandle {
-    backend: Arc<dyn KeyValueBackend>,
+    store: KeyValueStore,
 }
 
 impl InstanceState {
+    /// The backend behind `handle`, counting the operation.
     fn kv_backend(
         &self,
         handle: &Resource<KeyValueHandle>,
+        operation: fn(&KeyValueOps) -> &Counter,
     ) -> wasmtime::Result<Arc<dyn KeyValueBackend>> {
         // A dropped or forged handle traps, as in Spin.
-        Ok(self.table.get(handle)?.backend.clone())
+        let store = &self.table.get(handle)?.store;
+        operation(&store.ops).inc();
+        Ok(store.backend.clone())
     }
 }
 
@@ -74,11 +88,12 @@ impl key_value::HostStore for InstanceState {
     ) -> wasmtime::Result<Result<Resource<KeyValueHandle>, KvError>> {
         // Only labels the component declares are in its map: anything else is
         // `access-denied`, even when the store exists for another component.
-        let Some(backend) = self.component.key_value.get(&label) else {
+        let Some(store) = self.component.key_value.get(&label) else {
             return Ok(Err(KvError::AccessDenied));
         };
+        store.ops.open.inc();
         let handle = self.table.push(KeyValueHandle {
-            backend: backend.clone(),
+            store: store.clone(),
         })?;
         Ok(Ok(handle))
     }
@@ -88,7 +103,7 @@ impl key_value::HostStore for InstanceState {
         store: Resource<KeyValueHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
-        let backend = self.kv_backend(&store)?;
+        let backend = self.kv_backend(&store, |ops| &ops.get)?;
         Ok(match backend.get(key).await {
             Ok(Some(value)) if value.len() > MAX_READ_BYTES => Err(too_large()),
             Ok(value) => Ok(value),
@@ -102,7 +117,7 @@ impl key_value::HostStore for InstanceState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), KvError>> {
-        let backend = self.kv_backend(&store)?;
+        let backend = self.kv_backend(&store, |ops| &ops.set)?;
         Ok(backend.set(key, value).await.map_err(KvError::Other))
     }
 
@@ -111,7 +126,7 @@ impl key_value::HostStore for InstanceState {
         store: Resource<KeyValueHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), KvError>> {
-        let backend = self.kv_backend(&store)?;
+        let backend = self.kv_backend(&store, |ops| &ops.delete)?;
         Ok(backend.delete(key).await.map_err(KvError::Other))
     }
 
@@ -120,7 +135,7 @@ impl key_value::HostStore for InstanceState {
         store: Resource<KeyValueHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, KvError>> {
-        let backend = self.kv_backend(&store)?;
+        let backend = self.kv_backend(&store, |ops| &ops.exists)?;
         Ok(backend.exists(key).await.map_err(KvError::Other))
     }
 
@@ -128,7 +143,7 @@ impl key_value::HostStore for InstanceState {
         &mut self,
         store: Resource<KeyValueHandle>,
     ) -> wasmtime::Result<Result<Vec<String>, KvError>> {
-        let backend = self.kv_backend(&store)?;
+        let backend = self.kv_backend(&store, |ops| &ops.get_keys)?;
         Ok(match backend.get_keys().await {
             Ok(keys) if keys.iter().map(|k| k.len() + 8).sum::<usize>() > MAX_READ_BYTES => {
                 Err(too_large())

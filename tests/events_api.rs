@@ -272,17 +272,22 @@ fn bad_and_reserved_topic_names_are_refused() {
         );
         assert_error(&app.get(path), 400, &["invalid topic name"]);
     }
-    assert_error(
-        &app.post("/events/topics", ONE, event("a").to_string()),
-        400,
-        &["reserved"],
-    );
-    assert_error(
-        &app.post("/events/subscriptions", ONE, event("a").to_string()),
-        400,
-        &["reserved"],
-    );
-    assert_error(&app.get("/events/dispatch"), 400, &["reserved"]);
+    // The reserved names are resources of the service: a topic's methods they do not answer are
+    // 405 (with `allow`), and the message says why the topic is refused.
+    for (path, allow) in [
+        ("/events/topics", "GET"),
+        ("/events/subscriptions", "GET"),
+        ("/events/health", "GET"),
+        ("/events/openapi.json", "GET"),
+    ] {
+        let response = app.post(path, ONE, event("a").to_string());
+        assert_error(&response, 405, &["reserved", "POST"]);
+        assert_eq!(response.header("allow"), Some(allow), "{path}");
+    }
+    let response = app.get("/events/dispatch");
+    assert_error(&response, 405, &["reserved", "GET"]);
+    assert_eq!(response.header("allow"), Some("POST"));
+    assert_eq!(get_ok(&app, "/events/topics"), json!({"topics": []}));
 }
 
 #[test]

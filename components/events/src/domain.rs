@@ -17,12 +17,27 @@ pub const MAX_PATTERNS: usize = 32;
 /// Longest accepted endpoint URL.
 pub const MAX_ENDPOINT_LEN: usize = 2048;
 /// Path names that are resources of the service, never topics.
-pub const RESERVED: [&str; 3] = ["topics", "subscriptions", "dispatch"];
+pub const RESERVED: [&str; 5] = [
+    "topics",
+    "subscriptions",
+    "dispatch",
+    "health",
+    "openapi.json",
+];
+/// Most events or dead letters one read returns, and how many when not asked.
+pub const MAX_READ_LIMIT: i64 = 1000;
+pub const DEFAULT_READ_LIMIT: i64 = 100;
+/// Longest topic or subscription name.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest CloudEvents `id`, `source` and `type` (checked by `CloudEvent::validate`).
+pub const MAX_ATTRIBUTE_LEN: usize = 256;
 /// The backoff never waits longer than this between attempts.
 pub const MAX_BACKOFF_MS: i64 = 10 * 60 * 1000;
 /// First retry delay when the `retry_base_ms` variable is absent or invalid.
 pub const DEFAULT_RETRY_BASE_MS: i64 = 1000;
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
+/// Largest `max_attempts` a subscription may set (the smallest is 1).
+pub const MAX_ATTEMPTS: i64 = 100;
 
 /// A body must be JSON: `application/json`, any `+json` type (CloudEvents' structured and batch
 /// modes), or no content type at all.
@@ -49,7 +64,7 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
 /// Checks a topic name: `[a-z0-9][a-z0-9.-]{0,63}` and not a reserved name.
 pub fn check_topic(name: &str) -> Result<(), String> {
     let bytes = name.as_bytes();
-    let valid = (1..=64).contains(&bytes.len())
+    let valid = (1..=MAX_NAME_LEN).contains(&bytes.len())
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
         && bytes
             .iter()
@@ -68,7 +83,7 @@ pub fn check_topic(name: &str) -> Result<(), String> {
 /// Checks a subscription name: `[a-z0-9][a-z0-9-]{0,63}`.
 pub fn check_subscription_name(name: &str) -> Result<(), String> {
     let bytes = name.as_bytes();
-    let valid = (1..=64).contains(&bytes.len())
+    let valid = (1..=MAX_NAME_LEN).contains(&bytes.len())
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
         && bytes
             .iter()
@@ -130,7 +145,8 @@ pub fn any_matches(patterns: &[String], topic: &str) -> bool {
 }
 
 /// Where a new subscription starts reading topics that already exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum StartFrom {
     /// From offset 0: the whole log is delivered.
     Earliest,
@@ -205,7 +221,7 @@ impl SubscriptionSpec {
         let max_attempts = match fields.remove("max_attempts") {
             None | Some(serde_json::Value::Null) => None,
             Some(value) => Some(value.as_i64().ok_or_else(|| {
-                format!("max_attempts must be an integer from 1 to 100, got {value}")
+                format!("max_attempts must be an integer from 1 to {MAX_ATTEMPTS}, got {value}")
             })?),
         };
         let from = match fields.remove("from") {
@@ -244,9 +260,9 @@ impl SubscriptionSpec {
         }
         check_endpoint(&endpoint)?;
         let max_attempts = max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
-        if !(1..=100).contains(&max_attempts) {
+        if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
             return Err(format!(
-                "max_attempts must be from 1 to 100, got {max_attempts}"
+                "max_attempts must be from 1 to {MAX_ATTEMPTS}, got {max_attempts}"
             ));
         }
         Ok(SubscriptionSpec {

@@ -5,6 +5,8 @@
 //!   reads the log, `GET /events/topics` lists topics with their heads.
 //! - `PUT|GET|DELETE /events/subscriptions/{name}`, `GET /events/subscriptions`,
 //!   `GET .../dead-letters`, `POST .../dead-letters/replay`, `POST /events/dispatch`.
+//! - `GET /events/health` checks the database; `GET /events/openapi.json` is the contract
+//!   (`contract`). These names and `topics`, `subscriptions`, `dispatch` are never topics.
 //!
 //! # Delivery design
 //! Push delivery is at-least-once and in order per (subscription, topic); any 2xx acknowledges.
@@ -34,6 +36,7 @@
 //! the response. Rules are in `domain`, SQL in `store`, delivery in `delivery` and `outbound`.
 
 pub mod bootstrap;
+pub mod contract;
 pub mod delivery;
 pub mod domain;
 pub mod outbound;
@@ -41,7 +44,6 @@ pub mod route;
 pub mod store;
 
 use futures::SinkExt;
-use serde_json::json;
 use service_kit::api::{empty_response, json_response, ApiError, ApiResult};
 use service_kit::clock::now_millis;
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
@@ -49,7 +51,13 @@ use spin_sdk::http::{IncomingRequest, Method, OutgoingResponse, Response, Respon
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
 
-use crate::domain::{SubscriptionSpec, MAX_PUBLISH_BYTES, MAX_SUBSCRIPTION_BYTES};
+use crate::contract::{
+    DeadLetterPage, DispatchReport, HealthReport, Published, ReadPage, ReplayReport,
+    SubscriptionList, TopicList,
+};
+use crate::domain::{
+    SubscriptionSpec, DEFAULT_READ_LIMIT, MAX_PUBLISH_BYTES, MAX_READ_LIMIT, MAX_SUBSCRIPTION_BYTES,
+};
 use crate::route::Resource;
 use crate::store::Due;
 
@@ -123,14 +131,15 @@ async fn serve(request: IncomingRequest) -> ApiResult<Answer> {
         (Resource::Topic(topic), Method::Get) => read(topic, &query),
         (Resource::Topics, Method::Get) => {
             let topics = store::topics(&store::open()?)?;
-            Ok((json_response(200, &json!({ "topics": topics })), None))
+            Ok((json_response(200, &TopicList { topics }), None))
         }
         (Resource::Dispatch, Method::Post) => dispatch().await,
         (Resource::Subscriptions, Method::Get) => {
             let conn = store::open()?;
             bootstrap::ensure(&conn, true);
-            let views = store::subscription_views(&conn, None)?;
-            Ok((json_response(200, &json!({ "subscriptions": views })), None))
+            let subscriptions = store::subscription_views(&conn, None)?;
+            let list = SubscriptionList { subscriptions };
+            Ok((json_response(200, &list), None))
         }
         (Resource::Subscription(name), Method::Put) => put_subscription(name, request).await,
         (Resource::Subscription(name), Method::Get) => {
@@ -151,6 +160,16 @@ async fn serve(request: IncomingRequest) -> ApiResult<Answer> {
         }
         (Resource::DeadLetters(name), Method::Get) => dead_letters(name, &query),
         (Resource::Replay(name), Method::Post) => replay(name).await,
+        (Resource::Health, Method::Get) => Ok((health(), None)),
+        (Resource::OpenApi, Method::Get) => {
+            let document = contract::document().into_bytes();
+            let response = Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(document)
+                .build();
+            Ok((response, None))
+        }
         (resource, method) => Err(resource.refuse(&method.to_string())),
     }
 }
@@ -172,7 +191,11 @@ async fn publish(topic: &str, request: IncomingRequest) -> ApiResult<Answer> {
         bootstrap::ensure(&conn, false);
     }
     let offsets = store::publish(&conn, topic, &events, now_millis(), state.is_some())?;
-    let response = json_response(201, &json!({ "topic": topic, "offsets": offsets }));
+    let published = Published {
+        topic: topic.to_owned(),
+        offsets,
+    };
+    let response = json_response(201, &published);
     // No cursor on the topic: nothing to push.
     let after = (state != Some(false)).then(|| After::Topic(conn, topic.to_owned()));
     Ok((response, after))
@@ -181,10 +204,14 @@ async fn publish(topic: &str, request: IncomingRequest) -> ApiResult<Answer> {
 fn read(topic: &str, query: &str) -> ApiResult<Answer> {
     let query = Query::parse(query, &["after", "limit"])?;
     let after = query.integer("after", 0, i64::MAX, 0)?;
-    let limit = query.integer("limit", 1, 1000, 100)?;
+    let limit = query.integer("limit", 1, MAX_READ_LIMIT, DEFAULT_READ_LIMIT)?;
     let (head, events) = store::read(&store::open()?, topic, after, limit)?;
-    let body = json!({ "topic": topic, "head": head, "events": events });
-    Ok((json_response(200, &body), None))
+    let page = ReadPage {
+        topic: topic.to_owned(),
+        head,
+        events,
+    };
+    Ok((json_response(200, &page), None))
 }
 
 async fn dispatch() -> ApiResult<Answer> {
@@ -193,12 +220,12 @@ async fn dispatch() -> ApiResult<Answer> {
     let deadline = now_millis() + REQUEST_BUDGET_MS;
     let report = delivery::deliver_due(&conn, Due::All, deadline).await?;
     let pending = store::total_lag(&conn)?;
-    let body = json!({
-        "delivered": report.delivered,
-        "retrying": report.retrying,
-        "dead_lettered": report.dead_lettered,
-        "pending": pending,
-    });
+    let body = DispatchReport {
+        delivered: report.delivered,
+        retrying: report.retrying,
+        dead_lettered: report.dead_lettered,
+        pending,
+    };
     Ok((json_response(200, &body), None))
 }
 
@@ -223,14 +250,18 @@ async fn put_subscription(name: &str, request: IncomingRequest) -> ApiResult<Ans
 
 fn dead_letters(name: &str, query: &str) -> ApiResult<Answer> {
     let query = Query::parse(query, &["limit"])?;
-    let limit = query.integer("limit", 1, 1000, 100)?;
+    let limit = query.integer("limit", 1, MAX_READ_LIMIT, DEFAULT_READ_LIMIT)?;
     let conn = store::open()?;
     if !store::subscription_exists(&conn, name)? {
         return Err(unknown(name));
     }
-    let (total, letters) = store::dead_letters(&conn, name, limit)?;
-    let body = json!({ "subscription": name, "total": total, "dead_letters": letters });
-    Ok((json_response(200, &body), None))
+    let (total, dead_letters) = store::dead_letters(&conn, name, limit)?;
+    let page = DeadLetterPage {
+        subscription: name.to_owned(),
+        total,
+        dead_letters,
+    };
+    Ok((json_response(200, &page), None))
 }
 
 async fn replay(name: &str) -> ApiResult<Answer> {
@@ -238,6 +269,19 @@ async fn replay(name: &str) -> ApiResult<Answer> {
     let endpoint = store::subscription_endpoint(&conn, name)?.ok_or_else(|| unknown(name))?;
     let deadline = now_millis() + REQUEST_BUDGET_MS;
     let (replayed, remaining) = delivery::replay(&conn, name, &endpoint, deadline).await?;
-    let body = json!({ "replayed": replayed, "remaining": remaining });
+    let body = ReplayReport {
+        replayed,
+        remaining,
+    };
     Ok((json_response(200, &body), None))
+}
+
+/// 200 when the service's own database answers, else 503 with the failure's message.
+fn health() -> Response {
+    let sqlite = store::check_health().map_err(|err| err.detail.unwrap_or(err.message));
+    if let Err(message) = &sqlite {
+        eprintln!("{SERVICE}: health check failed: {message}");
+    }
+    let report = HealthReport::new(sqlite);
+    json_response(report.status_code(), &report)
 }

@@ -19,6 +19,10 @@ pub enum Resource {
     DeadLetters(String),
     /// `/events/subscriptions/{name}/dead-letters/replay`
     Replay(String),
+    /// `/events/health`
+    Health,
+    /// `/events/openapi.json`
+    OpenApi,
     /// `/events/{topic}`
     Topic(String),
 }
@@ -27,29 +31,38 @@ impl Resource {
     /// The methods the resource answers, as an `allow` header value.
     pub fn allow(&self) -> &'static str {
         match self {
-            Resource::Topics | Resource::Subscriptions | Resource::DeadLetters(_) => "GET",
+            Resource::Topics
+            | Resource::Subscriptions
+            | Resource::DeadLetters(_)
+            | Resource::Health
+            | Resource::OpenApi => "GET",
             Resource::Dispatch | Resource::Replay(_) => "POST",
             Resource::Subscription(_) => "GET, PUT, DELETE",
             Resource::Topic(_) => "GET, POST",
         }
     }
 
-    /// The refusal of `method` here. The reserved names answer a topic's methods (GET, POST)
-    /// with 400 naming the reservation, so a producer learns why its topic is refused.
+    /// The refusal of `method` here: 405 with the `allow` header. On a reserved name, a topic's
+    /// methods (GET, POST) also say that the name is reserved, so a producer learns why its topic
+    /// is refused; the status stays 405, as for any method the resource does not answer.
     pub fn refuse(&self, method: &str) -> ApiError {
         let reserved = match self {
             Resource::Topics => Some("topics"),
             Resource::Subscriptions => Some("subscriptions"),
             Resource::Dispatch => Some("dispatch"),
+            Resource::Health => Some("health"),
+            Resource::OpenApi => Some("openapi.json"),
             _ => None,
         };
-        match reserved {
-            Some(name) if method == "GET" || method == "POST" => ApiError::bad_request(format!(
-                "{name:?} is a reserved name, not a topic (this resource answers {} only)",
+        let mut refusal = ApiError::method_not_allowed(method, self.allow());
+        if let Some(name) = reserved.filter(|_| method == "GET" || method == "POST") {
+            refusal.message = format!(
+                "{name:?} is a reserved name, not a topic: {} is not allowed here; allowed: {}",
+                method,
                 self.allow()
-            )),
-            _ => ApiError::method_not_allowed(method, self.allow()),
+            );
         }
+        refusal
     }
 }
 
@@ -65,6 +78,8 @@ pub fn resource(path: &str) -> Result<Resource, ApiError> {
         ["events", "topics"] => Ok(Resource::Topics),
         ["events", "dispatch"] => Ok(Resource::Dispatch),
         ["events", "subscriptions"] => Ok(Resource::Subscriptions),
+        ["events", "health"] => Ok(Resource::Health),
+        ["events", "openapi.json"] => Ok(Resource::OpenApi),
         ["events", "subscriptions", name] => Ok(Resource::Subscription(subscription(name)?)),
         ["events", "subscriptions", name, "dead-letters"] => {
             Ok(Resource::DeadLetters(subscription(name)?))
@@ -132,14 +147,31 @@ mod tests {
     }
 
     #[test]
-    fn reserved_names_refuse_topic_methods_with_400() {
-        assert_eq!(Resource::Topics.refuse("POST").status, 400);
-        assert!(Resource::Dispatch
-            .refuse("GET")
-            .message
-            .contains("reserved"));
+    fn health_and_the_contract_have_their_own_paths() {
+        assert_eq!(resource("/events/health").unwrap(), Resource::Health);
+        assert_eq!(
+            resource("/events/openapi.json/").unwrap(),
+            Resource::OpenApi
+        );
+        assert_eq!(resource("/events/health/x").unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn reserved_names_refuse_topic_methods_naming_the_reservation() {
+        let err = Resource::Topics.refuse("POST");
+        assert_eq!((err.status, err.allow), (405, Some("GET")));
+        assert!(err.message.contains("reserved"), "{}", err.message);
+        for resource in [Resource::Health, Resource::OpenApi] {
+            let err = resource.refuse("POST");
+            assert_eq!((err.status, err.allow), (405, Some("GET")));
+            assert!(err.message.contains("reserved"), "{}", err.message);
+        }
+        let err = Resource::Dispatch.refuse("GET");
+        assert_eq!((err.status, err.allow), (405, Some("POST")));
+        assert!(err.message.contains("reserved"), "{}", err.message);
         let err = Resource::Topics.refuse("DELETE");
         assert_eq!((err.status, err.allow), (405, Some("GET")));
+        assert!(!err.message.contains("reserved"), "{}", err.message);
         let err = Resource::Topic("a".into()).refuse("PUT");
         assert_eq!((err.status, err.allow), (405, Some("GET, POST")));
     }

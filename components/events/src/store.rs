@@ -14,7 +14,9 @@ use service_kit::db::{
 };
 use service_kit::ApiError;
 use spin_sdk::sqlite::{Connection, Value};
+use utoipa::ToSchema;
 
+use crate::contract::CloudEventSchema;
 use crate::domain::{any_matches, NewEvent, StartFrom, SubscriptionSpec};
 
 pub const LABEL: &str = "events";
@@ -73,6 +75,12 @@ pub const SCHEMA: &[&str] = &[
 
 pub fn open() -> Result<Connection, ApiError> {
     Ok(Connection::open(LABEL)?)
+}
+
+/// Opens the database and runs `SELECT 1` (no table needed): the health check.
+pub fn check_health() -> Result<(), ApiError> {
+    open()?.execute("SELECT 1", &[])?;
+    Ok(())
 }
 
 /// Runs `op`, creating the schema first if this is the database's first use.
@@ -211,9 +219,14 @@ fn patterns(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-#[derive(Serialize)]
+/// An event of the log with its offset in the topic.
+#[derive(Serialize, ToSchema)]
 pub struct LoggedEvent {
+    /// The event's offset: 1 for the topic's first event, one more for each next.
+    #[schema(minimum = 1)]
     pub offset: i64,
+    /// The event as published (structured mode).
+    #[schema(value_type = CloudEventSchema)]
     pub event: Box<RawValue>,
 }
 
@@ -256,9 +269,12 @@ fn raw(json: String) -> Result<Box<RawValue>, ApiError> {
         .map_err(|err| ApiError::storage(format!("stored event is not JSON: {err}")))
 }
 
-#[derive(Serialize)]
+/// A topic and its head.
+#[derive(Serialize, ToSchema)]
 pub struct TopicView {
     pub name: String,
+    /// The topic's last offset (0 while it holds no event).
+    #[schema(minimum = 0)]
     pub head: i64,
 }
 
@@ -401,32 +417,55 @@ pub fn delete_subscription(conn: &Connection, name: &str) -> Result<bool, ApiErr
     })
 }
 
-#[derive(Serialize, Debug, Clone)]
+/// A subscription's progress on one topic.
+#[derive(Serialize, ToSchema, Debug, Clone)]
 pub struct CursorView {
     pub topic: String,
     /// The last offset acknowledged (or dead-lettered).
+    #[schema(minimum = 0)]
     pub delivered: i64,
+    /// The topic's last offset.
+    #[schema(minimum = 0)]
     pub head: i64,
+    /// Events not delivered yet.
+    #[schema(minimum = 0)]
     pub lag: i64,
+    /// Failed attempts at the next event.
+    #[schema(minimum = 0)]
     pub attempts: i64,
+    /// When the next attempt is due after a failure (RFC 3339).
+    #[schema(required = true, format = DateTime)]
     pub next_attempt_at: Option<String>,
+    /// The last failure's message.
+    #[schema(required = true)]
     pub last_error: Option<String>,
     #[serde(skip)]
     last_error_at: Option<i64>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+/// A subscription, its cursors and its delivery state.
+#[derive(Serialize, ToSchema, Debug, Clone)]
 pub struct SubscriptionView {
     pub name: String,
+    /// Its topic patterns.
     pub topics: Vec<String>,
     pub endpoint: String,
     pub max_attempts: i64,
-    pub from: &'static str,
+    pub from: StartFrom,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    /// One per matching topic, by topic.
     pub cursors: Vec<CursorView>,
+    /// Events not delivered yet, over every cursor.
+    #[schema(minimum = 0)]
     pub lag: i64,
+    /// The latest failure's message over every cursor.
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    /// How many dead letters it holds.
+    #[schema(minimum = 0)]
     pub dead_letters: i64,
 }
 
@@ -508,7 +547,7 @@ fn views(conn: &Connection, name: Option<&str>) -> Result<Vec<SubscriptionView>,
                     topics: patterns(&col_text(&row, "patterns")),
                     endpoint: col_text(&row, "endpoint"),
                     max_attempts: col_int(&row, "max_attempts"),
-                    from: StartFrom::from_stored(&col_text(&row, "start_from")).as_str(),
+                    from: StartFrom::from_stored(&col_text(&row, "start_from")),
                     created_at: format_millis(col_int(&row, "created_at")),
                     updated_at: format_millis(col_int(&row, "updated_at")),
                     cursors,
@@ -866,13 +905,19 @@ pub fn total_lag(conn: &Connection) -> Result<i64, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Dead letters
 
-#[derive(Serialize)]
+/// An event the subscription gave up on, with why.
+#[derive(Serialize, ToSchema)]
 pub struct DeadLetterView {
     pub topic: String,
+    #[schema(minimum = 1)]
     pub offset: i64,
+    #[schema(value_type = CloudEventSchema)]
     pub event: Box<RawValue>,
+    /// The last attempt's failure.
     pub error: String,
+    #[schema(minimum = 1)]
     pub attempts: i64,
+    #[schema(format = DateTime)]
     pub failed_at: String,
 }
 

@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use service_kit::clock::format_millis;
+use utoipa::ToSchema;
 
 use crate::event::{Alert, AlertId, Ticket};
 
@@ -76,7 +77,9 @@ impl TicketStatus {
 }
 
 /// Alert states; `Resolved` is final for an alert id (an episode never re-opens: a new one gets a new id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(description = "Whether an alert's episode is still going on.")]
 pub enum AlertState {
     Active,
     Resolved,
@@ -142,14 +145,26 @@ pub struct TicketTotals {
 }
 
 /// `GET /insights/support/customers/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(description = "What the support events tell about one customer.")]
 pub struct CustomerView {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub customer_id: String,
+    /// Null until the customer's details were seen (only tickets so far).
+    #[schema(required = true)]
     pub name: Option<String>,
+    #[schema(required = true)]
     pub tier: Option<String>,
+    /// Tickets open or pending.
+    #[schema(minimum = 0)]
     pub open: i64,
+    /// Tickets resolved or closed.
+    #[schema(minimum = 0)]
     pub resolved: i64,
+    #[schema(minimum = 0)]
     pub total: i64,
+    /// Over the finished tickets; null when there are none.
+    #[schema(required = true)]
     pub mean_time_to_resolve_seconds: Option<f64>,
 }
 
@@ -181,11 +196,15 @@ impl CustomerView {
 }
 
 /// Open tickets per priority.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct OpenByPriority {
+    #[schema(minimum = 0)]
     pub low: i64,
+    #[schema(minimum = 0)]
     pub normal: i64,
+    #[schema(minimum = 0)]
     pub high: i64,
+    #[schema(minimum = 0)]
     pub urgent: i64,
 }
 
@@ -205,13 +224,19 @@ impl OpenByPriority {
 }
 
 /// `GET /insights/support/summary`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(description = "The support desk at a glance.")]
 pub struct Summary {
     pub open_by_priority: OpenByPriority,
+    #[schema(minimum = 0)]
     pub open_total: i64,
+    #[schema(minimum = 0)]
     pub tickets_total: i64,
     /// Customers known from their details or from their tickets.
+    #[schema(minimum = 0)]
     pub customers: i64,
+    /// Over the finished tickets; null when there are none.
+    #[schema(required = true)]
     pub mean_time_to_resolve_seconds: Option<f64>,
 }
 
@@ -231,16 +256,22 @@ impl Summary {
 }
 
 /// One alert in `GET /insights/telemetry/alerts`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(description = "A temperature alert, as telemetry's events described it.")]
 pub struct AlertView {
     pub id: AlertId,
     pub sensor_id: String,
-    pub state: &'static str,
+    pub state: AlertState,
+    /// The rule the episode's first reading broke (as telemetry names it).
     pub reason: String,
     pub celsius: f64,
+    #[schema(required = true)]
     pub threshold: Option<f64>,
+    #[schema(required = true)]
     pub last_celsius: Option<f64>,
+    #[schema(format = DateTime)]
     pub raised_at: String,
+    #[schema(required = true, format = DateTime)]
     pub resolved_at: Option<String>,
 }
 
@@ -249,7 +280,7 @@ impl From<&Alert> for AlertView {
         AlertView {
             id: alert.id.clone(),
             sensor_id: alert.sensor_id.clone(),
-            state: alert.state.as_str(),
+            state: alert.state,
             reason: alert.reason.clone(),
             celsius: alert.celsius,
             threshold: alert.threshold,

@@ -15,14 +15,19 @@ use spin_sdk::sqlite::Connection;
 use crate::replay::{EventsClient, Replay, ReplayError, MAX_REPLAY_EVENTS};
 use crate::store;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(description = "What a rebuild did.")]
 pub struct RebuildReport {
     /// Events read from the logs (both passes), whatever their type.
+    #[schema(minimum = 0)]
     pub replayed: usize,
     /// Events that changed the views (not ignored types, not duplicates, not skipped).
+    #[schema(minimum = 0)]
     pub applied: usize,
     /// Events of a known type with unusable data, left out (see the log).
+    #[schema(minimum = 0)]
     pub skipped: usize,
+    /// The `support.*` and `telemetry.*` topics read, sorted.
     pub topics: Vec<String>,
 }
 

@@ -18,6 +18,10 @@ pub enum Resource {
     Summary,
     /// `/insights/telemetry/alerts`.
     Alerts,
+    /// `/insights/health`.
+    Health,
+    /// `/insights/openapi.json`.
+    OpenApi,
 }
 
 impl Resource {
@@ -25,7 +29,11 @@ impl Resource {
     pub fn allowed_methods(&self) -> &'static str {
         match self {
             Resource::Events | Resource::Rebuild => "POST",
-            Resource::Customer(_) | Resource::Summary | Resource::Alerts => "GET",
+            Resource::Customer(_)
+            | Resource::Summary
+            | Resource::Alerts
+            | Resource::Health
+            | Resource::OpenApi => "GET",
         }
     }
 }
@@ -34,6 +42,8 @@ pub fn resource(path: &str) -> Result<Resource, ApiError> {
     let resource = match segments(path).as_slice() {
         ["insights", "events"] => Resource::Events,
         ["insights", "rebuild"] => Resource::Rebuild,
+        ["insights", "health"] => Resource::Health,
+        ["insights", "openapi.json"] => Resource::OpenApi,
         ["insights", "support", "summary"] => Resource::Summary,
         ["insights", "telemetry", "alerts"] => Resource::Alerts,
         ["insights", "support", "customers", id] => {
@@ -65,6 +75,13 @@ mod tests {
         assert_eq!(
             resource("/insights/support/customers/c-1"),
             Ok(Resource::Customer("c-1".into()))
+        );
+        assert_eq!(resource("/insights/health"), Ok(Resource::Health));
+        assert_eq!(resource("/insights/openapi.json"), Ok(Resource::OpenApi));
+        // A customer may be called `health`: it is deeper down.
+        assert_eq!(
+            resource("/insights/support/customers/health"),
+            Ok(Resource::Customer("health".into()))
         );
     }
 

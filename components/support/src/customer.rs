@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use service_kit::clock::format_millis;
+use utoipa::ToSchema;
 
 use crate::error::{invalid, SupportError};
 use crate::ticket::TicketSummary;
@@ -29,7 +30,8 @@ pub fn parse_customer_id(id: &str) -> Result<String, SupportError> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The customer's support tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Free,
@@ -56,15 +58,35 @@ impl Tier {
     }
 }
 
-/// What a `PUT /support/customers/{id}` body holds, as received (unknown fields refused).
-#[derive(Debug, Deserialize)]
+/// What a `PUT /support/customers/{id}` body holds, as received (unknown fields refused). The
+/// schema attributes are the contract's statement of `parse_details`' rules (tested against it).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CustomerBody {
-    name: String,
-    email: String,
-    tier: String,
+#[schema(
+    description = "A customer's support details, as written by PUT (unknown fields are refused)."
+)]
+pub struct CustomerBody {
+    /// 1 to 200 characters, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub name: String,
+    /// A mailbox `local@domain`: the local part of printable ASCII without specials (dots only
+    /// between characters, at most 64), the domain at least two DNS labels, the last one with a
+    /// letter; at most 254 characters. The domain is stored in lower case.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15}){0,3}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,4}[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
+    pub email: String,
+    #[schema(value_type = Tier)]
+    pub tier: String,
+    /// E.164: `+` and 7 to 15 digits; `null` or absent for none.
     #[serde(default)]
-    phone: Option<String>,
+    #[schema(pattern = r"^\+[0-9]{7,15}$")]
+    pub phone: Option<String>,
 }
 
 /// A customer's details, validated.
@@ -224,24 +246,35 @@ impl Customer {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A customer's support details.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CustomerView {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
     pub name: String,
     pub email: String,
     pub tier: Tier,
+    #[schema(required = true)]
     pub phone: Option<String>,
+    /// Grows by one with every change; the ETag is this version.
+    #[schema(minimum = 1)]
     pub version: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// `GET /support/customers/{id}`: the details plus a glance at the customer's tickets.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerDetailView {
     #[serde(flatten)]
     pub customer: CustomerView,
+    /// Tickets still needing attention (open or pending).
+    #[schema(minimum = 0)]
     pub open_tickets: i64,
+    /// The customer's newest tickets, newest first.
+    #[schema(max_items = 5)]
     pub recent_tickets: Vec<TicketSummary>,
 }
 

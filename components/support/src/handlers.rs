@@ -2,13 +2,16 @@
 //! (every write and its events in one transaction), then forward the outbox (see `forwarding`)
 //! and answer.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use service_kit::api::json_response;
 use service_kit::{clock, db, outbox, ApiError, ApiResult};
 use spin_sdk::http::Response;
 use spin_sdk::sqlite::Connection;
+use utoipa::ToSchema;
 
-use crate::customer::{self, Customer, CustomerDetailView};
+use crate::contract::ErrorBody;
+use crate::customer::{self, Customer, CustomerBody, CustomerDetailView, CustomerView};
 use crate::error::SupportError;
 use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
 use crate::forwarding;
@@ -17,7 +20,9 @@ use crate::listing::{encode_cursor, parse_list_query};
 use crate::precondition::{self, etag};
 use crate::route::ticket_id;
 use crate::store::{self, SavedResult, SCHEMA};
-use crate::ticket::{self, Ticket};
+use crate::ticket::{
+    self, NewTicketBody, Status, Ticket, TicketPatchBody, TicketSummary, TicketView,
+};
 
 pub const SERVICE: &str = "support";
 /// How many of a customer's newest tickets its representation shows.
@@ -53,6 +58,38 @@ fn on_schema<T>(
 }
 
 /// `PUT /support/customers/{id}`: create (201) or update (200); an identical PUT changes nothing.
+#[utoipa::path(
+    put,
+    path = "/support/customers/{id}",
+    tag = "customers",
+    summary = "Create or replace a customer's support details",
+    description = "Creates the customer (201) or replaces its details (200). A change makes a new \
+        version and publishes `support.customer.upserted`; an identical PUT changes nothing. \
+        `If-Match` makes the write conditional on the current version, `If-None-Match: *` on the \
+        customer not existing yet.",
+    params(
+        ("id" = String, Path, description = "The customer id.",
+            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("If-Match" = Option<String>, Header, nullable = false,
+            description = "Write only if the customer's ETag is one of these (strong comparison), or `*` if it exists."),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "Write only if the customer's ETag is none of these; `*`: only if it does not exist."),
+    ),
+    request_body(content = CustomerBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated (or unchanged).", body = CustomerView,
+            headers(("ETag" = String, description = "The customer's version, e.g. `\"2\"`."))),
+        (status = 201, description = "Created.", body = CustomerView,
+            headers(
+                ("ETag" = String, description = "The customer's version, `\"1\"`."),
+                ("Location" = String, description = "`/support/customers/{id}`."),
+            )),
+        (status = 400, description = "The id, the JSON or a field is invalid; the message names it.", body = ErrorBody),
+        (status = 412, description = "`If-Match` or `If-None-Match` did not hold; nothing changed.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+    )
+)]
 pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> ApiResult<Response> {
     let id = customer::parse_customer_id(id)?;
     let details = customer::parse_details(body)?;
@@ -99,6 +136,22 @@ pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> Api
 ///
 /// The ETag is the customer's version (what `If-Match` on PUT compares). The embedded ticket
 /// figures change without it, so this answer is never 304.
+#[utoipa::path(
+    get,
+    path = "/support/customers/{id}",
+    tag = "customers",
+    summary = "A customer's support details and tickets at a glance",
+    params(
+        ("id" = String, Path, description = "The customer id.",
+            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+    ),
+    responses(
+        (status = 200, description = "The customer, its open-ticket count and newest tickets.",
+            body = CustomerDetailView,
+            headers(("ETag" = String, description = "The customer's version (what `If-Match` on PUT compares)."))),
+        (status = 404, description = "No such customer.", body = ErrorBody),
+    )
+)]
 pub fn get_customer(id: &str) -> ApiResult<Response> {
     let not_found = || SupportError::CustomerNotFound(id.to_owned());
     if !customer::valid_customer_id(id) {
@@ -132,6 +185,37 @@ enum Created {
 
 /// `POST /support/customers/{id}/tickets`: opens a ticket (201 + Location). With an
 /// `Idempotency-Key`, a retry returns the first result and creates nothing.
+#[utoipa::path(
+    post,
+    path = "/support/customers/{id}/tickets",
+    tag = "tickets",
+    summary = "Open a ticket for a customer",
+    description = "Opens a ticket (status `open`, version 1) and publishes `support.ticket.opened`. \
+        With an `Idempotency-Key`, a retry of the same request returns the first result \
+        (`Idempotent-Replayed: true`) and creates nothing; the same key with a different request is 422.",
+    params(
+        ("id" = String, Path, description = "The customer id.",
+            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false,
+            description = "1 to 255 printable ASCII characters, scoped to the customer.",
+            pattern = "^[!-~](?:[ -~]{0,253}[!-~])?$", min_length = 1, max_length = 255),
+    ),
+    request_body(content = NewTicketBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Opened (or, for a repeated Idempotency-Key, the first result).",
+            body = TicketView,
+            headers(
+                ("ETag" = String, description = "`\"1\"`."),
+                ("Location" = String, description = "`/support/tickets/{id}`."),
+                ("Idempotent-Replayed" = String, description = "`true` when this replays a first result."),
+            )),
+        (status = 400, description = "The JSON, a field or the Idempotency-Key is invalid.", body = ErrorBody),
+        (status = 404, description = "No such customer.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request.", body = ErrorBody),
+    )
+)]
 pub async fn create_ticket(
     customer_id: &str,
     conditions: &Conditions,
@@ -207,6 +291,24 @@ pub async fn create_ticket(
 }
 
 /// `GET /support/tickets/{id}`; 304 when `If-None-Match` names its current version.
+#[utoipa::path(
+    get,
+    path = "/support/tickets/{id}",
+    tag = "tickets",
+    summary = "A ticket",
+    params(
+        ("id" = i64, Path, description = "The ticket id.", minimum = 1),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "304 if the ticket's ETag is one of these (weak comparison) or `*`."),
+    ),
+    responses(
+        (status = 200, description = "The ticket.", body = TicketView,
+            headers(("ETag" = String, description = "The ticket's version."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current version.",
+            headers(("ETag" = String, description = "The ticket's version."))),
+        (status = 404, description = "No such ticket.", body = ErrorBody),
+    )
+)]
 pub fn get_ticket(segment: &str, conditions: &Conditions) -> ApiResult<Response> {
     let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let conn = store::open()?;
@@ -230,6 +332,36 @@ fn ticket_not_found(segment: &str) -> ApiError {
 
 /// `PATCH /support/tickets/{id}` with `{"status"?, "priority"?}`: one change = one new version and
 /// one `support.ticket.updated` event; a patch that changes nothing is a 200 without either.
+#[utoipa::path(
+    patch,
+    path = "/support/tickets/{id}",
+    tag = "tickets",
+    summary = "Change a ticket's status or priority",
+    description = "A JSON merge patch: absent fields stay as they are. A change makes a new version \
+        and publishes `support.ticket.updated`; a patch that changes nothing answers the ticket as is. \
+        Status changes must be allowed from the current status; closed tickets cannot change.",
+    params(
+        ("id" = i64, Path, description = "The ticket id.", minimum = 1),
+        ("If-Match" = Option<String>, Header, nullable = false,
+            description = "Change only if the ticket's ETag is one of these (strong comparison) or `*`."),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "Change only if the ticket's ETag is none of these (`*` always fails: the ticket exists)."),
+    ),
+    request_body(content(
+        (TicketPatchBody = "application/merge-patch+json"),
+        (TicketPatchBody = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The ticket after the patch.", body = TicketView,
+            headers(("ETag" = String, description = "The ticket's version."))),
+        (status = 400, description = "The JSON or a field is invalid.", body = ErrorBody),
+        (status = 404, description = "No such ticket.", body = ErrorBody),
+        (status = 409, description = "The status change is not allowed, or the ticket is closed.", body = ErrorBody),
+        (status = 412, description = "`If-Match` or `If-None-Match` did not hold; nothing changed.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is neither JSON nor a JSON merge patch.", body = ErrorBody),
+    )
+)]
 pub async fn patch_ticket(
     segment: &str,
     conditions: &Conditions,
@@ -266,7 +398,37 @@ pub async fn patch_ticket(
     ))
 }
 
+/// One page of `GET /support/tickets`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketPage {
+    /// Newest first.
+    #[schema(max_items = 100)]
+    pub tickets: Vec<TicketSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /support/tickets?customer=&status=&limit=&cursor=`: newest first, one page.
+#[utoipa::path(
+    get,
+    path = "/support/tickets",
+    tag = "tickets",
+    summary = "List tickets, newest first",
+    params(
+        ("customer" = Option<String>, Query, description = "Only this customer's tickets.",
+            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("status" = Option<Status>, Query, description = "Only tickets in this status."),
+        ("limit" = Option<i64>, Query, description = "Page size (default 20).", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query,
+            description = "Opaque: the `next_cursor` of the previous page.",
+            pattern = "^dDE6(?:(?:M[Tjz]|N[DTjz]|O[DT])[AEIMQUYcgk][w-z0-5](?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]){0,4}(?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk]|[MN][AQgw]|O[AQ])?|(?:M[Tjz]|N[DTjz]|O[DT])[AEIMQUYcgk]|M[Qgw]|N[AQgw]|O[AQ])$"),
+    ),
+    responses(
+        (status = 200, description = "One page of tickets.", body = TicketPage),
+        (status = 400, description = "A parameter is invalid or unknown; the message names it.", body = ErrorBody),
+    )
+)]
 pub fn list_tickets(query: &str) -> ApiResult<Response> {
     let mut query = parse_list_query(query)?;
     let limit = query.limit;
@@ -279,24 +441,73 @@ pub fn list_tickets(query: &str) -> ApiResult<Response> {
     let next_cursor = has_more
         .then(|| tickets.last().map(|t| encode_cursor(t.id)))
         .flatten();
-    let summaries: Vec<_> = tickets.iter().map(Ticket::summary).collect();
-    Ok(json_response(
-        200,
-        &json!({ "tickets": summaries, "next_cursor": next_cursor }),
-    ))
+    let page = TicketPage {
+        tickets: tickets.iter().map(Ticket::summary).collect(),
+        next_cursor,
+    };
+    Ok(json_response(200, &page))
+}
+
+/// `GET /support/outbox`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxStatus {
+    /// Events committed but not yet acknowledged by the event log.
+    #[schema(minimum = 0)]
+    pub pending: i64,
 }
 
 /// `GET /support/outbox`: how many events wait to be forwarded.
+#[utoipa::path(
+    get,
+    path = "/support/outbox",
+    tag = "outbox",
+    summary = "How many events wait to be forwarded",
+    responses((status = 200, description = "The outbox's size.", body = OutboxStatus))
+)]
 pub fn outbox_status() -> ApiResult<Response> {
     let conn = store::open()?;
     let pending = on_schema(&conn, outbox::pending)?;
-    Ok(json_response(200, &json!({ "pending": pending })))
+    Ok(json_response(200, &OutboxStatus { pending }))
+}
+
+/// What `POST /support/outbox/flush` achieved (service-kit's `ForwardReport`, as sent).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlushReport {
+    /// Events the event log acknowledged in this flush.
+    #[schema(minimum = 0)]
+    pub forwarded: i64,
+    /// Events still waiting.
+    #[schema(minimum = 0)]
+    pub pending: i64,
+    /// Why forwarding stopped early; absent when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub error: Option<String>,
+}
+
+impl From<outbox::ForwardReport> for FlushReport {
+    fn from(report: outbox::ForwardReport) -> FlushReport {
+        FlushReport {
+            forwarded: report.forwarded,
+            pending: report.pending,
+            error: report.error,
+        }
+    }
 }
 
 /// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
+#[utoipa::path(
+    post,
+    path = "/support/outbox/flush",
+    tag = "outbox",
+    summary = "Forward the pending events now",
+    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
+        (the report says why; the events stay for later).",
+    responses((status = 200, description = "How far the flush got.", body = FlushReport))
+)]
 pub async fn flush_outbox() -> ApiResult<Response> {
     let conn = store::open()?;
     on_schema(&conn, outbox::pending)?;
     let report = outbox::forward(&conn).await?;
-    Ok(json_response(200, &report))
+    Ok(json_response(200, &FlushReport::from(report)))
 }

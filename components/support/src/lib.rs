@@ -5,11 +5,13 @@
 //! - `POST /support/customers/{id}/tickets` (`Idempotency-Key`)
 //! - `GET|PATCH /support/tickets/{id}`, `GET /support/tickets?customer=&status=&limit=&cursor=`
 //! - `GET /support/outbox`, `POST /support/outbox/flush`
+//! - `GET /support/health`, `GET /support/openapi.json` (the contract, generated: see `contract`)
 //!
 //! This file is the Spin layer only: it reads the request and hands it to `handlers`. The rules are
 //! in `customer`, `ticket`, `precondition`, `idempotency` and `listing`, the SQL in `store`, the
 //! events in `events` (forwarded by `forwarding`), the error mapping in `error`.
 
+pub mod contract;
 pub mod customer;
 pub mod error;
 pub mod events;
@@ -66,6 +68,8 @@ async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResult<R
         }
         (Resource::Outbox, Method::Get) => handlers::outbox_status(),
         (Resource::OutboxFlush, Method::Post) => handlers::flush_outbox().await,
+        (Resource::Health, Method::Get) => Ok(contract::health()),
+        (Resource::OpenApi, Method::Get) => Ok(contract::openapi()),
         (resource, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

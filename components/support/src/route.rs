@@ -18,6 +18,10 @@ pub enum Resource<'a> {
     Outbox,
     /// `/support/outbox/flush`
     OutboxFlush,
+    /// `/support/health`
+    Health,
+    /// `/support/openapi.json`
+    OpenApi,
 }
 
 impl Resource<'_> {
@@ -26,7 +30,7 @@ impl Resource<'_> {
         match self {
             Resource::Customer(_) => "GET, PUT",
             Resource::CustomerTickets(_) | Resource::OutboxFlush => "POST",
-            Resource::Tickets | Resource::Outbox => "GET",
+            Resource::Tickets | Resource::Outbox | Resource::Health | Resource::OpenApi => "GET",
             Resource::Ticket(_) => "GET, PATCH",
         }
     }
@@ -40,6 +44,8 @@ pub fn resource(path: &str) -> Result<Resource<'_>, ApiError> {
         ["support", "tickets", id] => Ok(Resource::Ticket(id)),
         ["support", "outbox"] => Ok(Resource::Outbox),
         ["support", "outbox", "flush"] => Ok(Resource::OutboxFlush),
+        ["support", "health"] => Ok(Resource::Health),
+        ["support", "openapi.json"] => Ok(Resource::OpenApi),
         _ => Err(ApiError::not_found(format!("no such resource: {path}"))),
     }
 }
@@ -71,6 +77,13 @@ mod tests {
         assert_eq!(resource("//support/tickets/12"), Ok(Resource::Ticket("12")));
         assert_eq!(resource("/support/outbox"), Ok(Resource::Outbox));
         assert_eq!(resource("/support/outbox/flush"), Ok(Resource::OutboxFlush));
+        assert_eq!(resource("/support/health"), Ok(Resource::Health));
+        assert_eq!(resource("/support/openapi.json"), Ok(Resource::OpenApi));
+        // A customer may be called `health`: it is one level deeper.
+        assert_eq!(
+            resource("/support/customers/health"),
+            Ok(Resource::Customer("health"))
+        );
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub struct Point {
     pub at: i64,
 }
 
-/// Which rule a reading broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which rule a reading broke: above `max_celsius`, below `min_celsius`, or changing faster than
+/// `max_delta_per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     AboveMax,

@@ -3,9 +3,11 @@
 
 use std::collections::HashSet;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use service_kit::clock;
 use service_kit::ApiError;
+use utoipa::ToSchema;
 
 /// Most readings in one request; more is 413.
 pub const MAX_BATCH: usize = 1000;
@@ -25,6 +27,38 @@ pub struct Reading {
     pub celsius: f64,
     pub at: i64,
 }
+
+/// The wire form of one reading, for the contract: what `parse_batch` accepts (its unit tests
+/// hold the two together).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(description = "One temperature reading (unknown fields are refused).")]
+pub struct ReadingInput {
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64)]
+    pub sensor_id: String,
+    #[schema(minimum = -273.15, maximum = 1000)]
+    pub celsius: f64,
+    /// RFC 3339, at most 5 minutes in the future; now when absent.
+    #[schema(
+        nullable = false,
+        pattern = "^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+    )]
+    pub at: Option<String>,
+}
+
+/// The wire form of a `POST /telemetry/readings` body, for the contract.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(description = "One reading, or an array of 1 to 1000.")]
+pub enum ReadingsBody {
+    One(ReadingInput),
+    Many(ReadingBatch),
+}
+
+/// 1 to 1000 readings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_items = 1, max_items = 1000)]
+pub struct ReadingBatch(pub Vec<ReadingInput>);
 
 /// A validated request: readings sorted by (sensor, at), exact repeats within the request removed.
 #[derive(Debug, Clone, PartialEq, Default)]

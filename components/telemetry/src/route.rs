@@ -22,6 +22,10 @@ pub enum Resource {
     Outbox,
     /// `/telemetry/outbox/flush`
     OutboxFlush,
+    /// `/telemetry/health`
+    Health,
+    /// `/telemetry/openapi.json`
+    OpenApi,
 }
 
 impl Resource {
@@ -33,7 +37,9 @@ impl Resource {
             Resource::Sensor(_)
             | Resource::SensorReadings(_)
             | Resource::Alerts
-            | Resource::Outbox => "GET",
+            | Resource::Outbox
+            | Resource::Health
+            | Resource::OpenApi => "GET",
         }
     }
 }
@@ -59,6 +65,8 @@ pub fn resource(path: &str) -> Result<Resource, ApiError> {
         ["telemetry", "alerts"] => Ok(Resource::Alerts),
         ["telemetry", "outbox"] => Ok(Resource::Outbox),
         ["telemetry", "outbox", "flush"] => Ok(Resource::OutboxFlush),
+        ["telemetry", "health"] => Ok(Resource::Health),
+        ["telemetry", "openapi.json"] => Ok(Resource::OpenApi),
         _ => Err(not_found()),
     }
 }
@@ -87,6 +95,13 @@ mod tests {
             ("/telemetry/alerts", Resource::Alerts),
             ("/telemetry/outbox", Resource::Outbox),
             ("//telemetry/outbox/flush", Resource::OutboxFlush),
+            ("/telemetry/health", Resource::Health),
+            ("/telemetry/openapi.json", Resource::OpenApi),
+            // A sensor may be called `health`: it is one level deeper.
+            (
+                "/telemetry/sensors/health",
+                Resource::Sensor("health".into()),
+            ),
         ];
         for (path, expected) in cases {
             assert_eq!(resource(path).unwrap(), expected, "{path}");

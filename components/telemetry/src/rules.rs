@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use service_kit::ApiError;
+use utoipa::ToSchema;
 
 use crate::reading::{MAX_CELSIUS, MIN_CELSIUS};
 
@@ -29,6 +30,26 @@ impl Default for Rules {
             max_delta_per_minute: DEFAULT_MAX_DELTA_PER_MINUTE,
         }
     }
+}
+
+/// The wire form of a `PUT /telemetry/sensors/{id}/rules` body, for the contract: what
+/// `parse_rules` accepts (its unit tests hold the two together).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(
+    description = "A sensor's rules: a field left out takes its default; `min_celsius` must be below \
+                   `max_celsius`; unknown fields are refused."
+)]
+pub struct RulesBody {
+    /// Below this a reading is `below_min` (default -10).
+    #[schema(nullable = false, minimum = -273.15, maximum = 1000)]
+    pub min_celsius: Option<f64>,
+    /// Above this a reading is `above_max` (default 35).
+    #[schema(nullable = false, minimum = -273.15, maximum = 1000)]
+    pub max_celsius: Option<f64>,
+    /// A faster change (°C per minute, either way) is `too_fast` (default 5).
+    #[schema(nullable = false, exclusive_minimum = 0)]
+    pub max_delta_per_minute: Option<f64>,
 }
 
 const FIELDS: [&str; 3] = ["min_celsius", "max_celsius", "max_delta_per_minute"];

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
 use service_kit::{db, ApiError};
 use spin_sdk::sqlite::Connection;
 
@@ -11,7 +10,7 @@ use crate::engine::HotState;
 use crate::hot::HotCache;
 use crate::rules::Rules;
 use crate::store;
-use crate::views::{self, Stats};
+use crate::views::{self, SensorView, Stats};
 
 /// The window of the sensor view's statistics.
 pub const STATS_WINDOW_MILLIS: i64 = 60 * 60 * 1000;
@@ -130,7 +129,7 @@ pub fn view(
     cache: &HotCache,
     sensor_id: &str,
     now: i64,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<SensorView>, ApiError> {
     let since = now - STATS_WINDOW_MILLIS;
     store::with_schema(conn, |conn| {
         let Some(current) = current_states(conn, cache, &[sensor_id])?.pop() else {

@@ -227,7 +227,8 @@ pub fn update_alert(conn: &Connection, alert: &Alert) -> Result<(), ApiError> {
 }
 
 /// Which alerts `GET /telemetry/alerts` lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum AlertFilter {
     Active,
     Resolved,

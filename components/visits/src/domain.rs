@@ -46,9 +46,14 @@ impl EventId {
 pub struct EventDay(u32);
 
 impl EventDay {
+    /// The first day that can be written YYYYMMDD.
+    pub const MIN: u32 = 10000101;
+    /// The last day that can be written YYYYMMDD.
+    pub const MAX: u32 = 99991231;
+
     /// Accepts the integer YYYYMMDD of a real calendar day; the error says what is wrong.
     pub fn from_yyyymmdd(value: i64) -> Result<Self, String> {
-        if !(10000101..=99991231).contains(&value) {
+        if !(i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&value) {
             return Err(format!("{value} is not a date of the form YYYYMMDD"));
         }
         let (year, month, day) = (value / 10000, value / 100 % 100, value % 100);
@@ -86,13 +91,15 @@ impl EventDay {
 }
 
 /// One day's count for one event; the JSON shape of every row the service reads or writes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct VisitRow {
     #[serde(rename = "EventId")]
     pub event_id: EventId,
     #[serde(rename = "EventDay")]
     pub event_day: EventDay,
+    /// The day's visits (0 to 2^53 - 1).
     #[serde(rename = "EventCount")]
+    #[schema(schema_with = crate::contract::day_total)]
     pub event_count: i64,
 }
 

@@ -70,8 +70,10 @@ impl VisitsError {
 
 /// The JSON error body every endpoint uses.
 pub fn message_body(message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "message": message }))
-        .expect("a JSON object of one string always serialises")
+    let body = crate::contract::ErrorBody {
+        message: message.to_owned(),
+    };
+    serde_json::to_vec(&body).expect("a JSON object of one string always serialises")
 }
 
 #[cfg(test)]

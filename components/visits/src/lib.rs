@@ -3,11 +3,13 @@
 //! - `GET /visits/{event_id}[?startDate=YYYYMMDD][&endDate=YYYYMMDD]`: the event's rows, by day.
 //! - `POST /visits/{event_id}` with an optional `{"EventDay", "EventCount"}`: adds visits, returns the row.
 //! - `PUT /visits` with a JSON array or `text/csv`: sets the given days' counts, all or nothing.
+//! - `GET /visits/health`: checks the database; `GET /visits/openapi.json`: the contract (`contract`).
 //!
 //! This file is the Spin layer only: it reads the request, calls the domain and the store, and writes the
 //! response. The rules live in `domain` and `bulk`, the SQL in `store`, the error mapping in `error`.
 
 pub mod bulk;
+pub mod contract;
 pub mod domain;
 pub mod error;
 pub mod route;
@@ -18,6 +20,7 @@ use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
 use crate::bulk::BulkFormat;
+use crate::contract::Loaded;
 use crate::domain::{EventDay, EventId, MAX_BODY_BYTES};
 use crate::error::VisitsError;
 use crate::route::Resource;
@@ -58,6 +61,10 @@ async fn serve(
             let body = read_body(request).await?;
             load_visits(format, &body)
         }
+        (Resource::Health, Method::Get) => Ok(health()),
+        (Resource::OpenApi, Method::Get) => {
+            Ok(response_with_body(200, contract::document().into_bytes()))
+        }
         (_, method) => Err(VisitsError::MethodNotAllowed {
             method: method.to_string(),
             allow: resource.allowed_methods(),
@@ -82,10 +89,17 @@ fn add_visits(event_id: &EventId, body: &[u8]) -> Result<Response, VisitsError> 
 fn load_visits(format: BulkFormat, body: &[u8]) -> Result<Response, VisitsError> {
     let rows = bulk::parse_bulk(body, format)?;
     VisitsStore::open()?.set_days(&rows)?;
-    Ok(json_response(
-        200,
-        &serde_json::json!({ "loaded": rows.len() }),
-    ))
+    Ok(json_response(200, &Loaded { loaded: rows.len() }))
+}
+
+/// 200 when the service's own database answers, else 503 with the failure's message.
+fn health() -> Response {
+    let sqlite = store::check_health().map_err(|err| err.to_string());
+    if let Err(message) = &sqlite {
+        eprintln!("visits: health check failed: {message}");
+    }
+    let report = contract::HealthReport::new(sqlite);
+    json_response(report.status_code(), &report)
 }
 
 /// Reads the whole body, refusing more than `MAX_BODY_BYTES`. An oversized body is read on (and dropped)

@@ -13,6 +13,10 @@ pub enum Resource {
     AllVisits,
     /// `/visits/{event_id}`: one event's counts.
     EventVisits(EventId),
+    /// `/visits/health`: the service's health (event ids are digits, so no event is named so).
+    Health,
+    /// `/visits/openapi.json`: the service's contract.
+    OpenApi,
 }
 
 impl Resource {
@@ -21,6 +25,7 @@ impl Resource {
         match self {
             Resource::AllVisits => "PUT, OPTIONS",
             Resource::EventVisits(_) => "GET, POST, OPTIONS",
+            Resource::Health | Resource::OpenApi => "GET, OPTIONS",
         }
     }
 }
@@ -30,6 +35,8 @@ pub fn resource(path: &str) -> Result<Resource, VisitsError> {
     let mut segments = path.split('/').filter(|segment| !segment.is_empty());
     match (segments.next(), segments.next(), segments.next()) {
         (Some("visits"), None, _) => Ok(Resource::AllVisits),
+        (Some("visits"), Some("health"), None) => Ok(Resource::Health),
+        (Some("visits"), Some("openapi.json"), None) => Ok(Resource::OpenApi),
         (Some("visits"), Some(id), None) => EventId::parse(id).map(Resource::EventVisits),
         _ => Err(VisitsError::UnknownPath(path.to_owned())),
     }
@@ -50,6 +57,16 @@ mod tests {
         let expected = Resource::EventVisits(EventId::parse("324").unwrap());
         assert_eq!(resource("/visits/324"), Ok(expected.clone()));
         assert_eq!(resource("/visits/324/"), Ok(expected));
+    }
+
+    #[test]
+    fn health_and_the_contract_have_their_own_paths() {
+        assert_eq!(resource("/visits/health"), Ok(Resource::Health));
+        assert_eq!(resource("/visits/openapi.json/"), Ok(Resource::OpenApi));
+        assert!(matches!(
+            resource("/visits/health/x"),
+            Err(VisitsError::UnknownPath(_))
+        ));
     }
 
     #[test]

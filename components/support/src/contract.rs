@@ -1,0 +1,571 @@
+//! The service's contract and health: `GET /support/openapi.json` serves an OpenAPI 3.1 document
+//! generated (by `utoipa`) from the types the handlers really read and write and from the
+//! `#[utoipa::path]` attributes next to each handler; `GET /support/health` checks the service's
+//! own store.
+//!
+//! What the derive cannot see is held to the code by the unit tests below: every route of
+//! `route::resource` is in the document with exactly the methods it answers, and every pattern
+//! agrees with the validator it describes.
+
+use serde::Serialize;
+use service_kit::api::json_response;
+use spin_sdk::http::Response;
+use spin_sdk::sqlite::Connection;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::handlers::SERVICE;
+use crate::store::DATABASE_LABEL;
+
+/// The body of every 4xx and 5xx answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong (for a 5xx only a short phrase; the detail is logged).
+    pub message: String,
+}
+
+/// A health state: of the service, or of one of its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthState {
+    Ok,
+    Failing,
+}
+
+/// What `GET /support/health` checked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthChecks {
+    /// The service's SQLite database (label `support`) answers a query.
+    pub sqlite: HealthState,
+}
+
+/// `GET /support/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when every check is; `failing` names the failing checks in `checks`.
+    pub status: HealthState,
+    #[schema(example = "support")]
+    pub service: &'static str,
+    pub checks: HealthChecks,
+}
+
+impl Health {
+    fn new(checks: HealthChecks) -> Health {
+        let status = if checks.sqlite == HealthState::Ok {
+            HealthState::Ok
+        } else {
+            HealthState::Failing
+        };
+        Health {
+            status,
+            service: SERVICE,
+            checks,
+        }
+    }
+
+    fn status_code(&self) -> u16 {
+        match self.status {
+            HealthState::Ok => 200,
+            HealthState::Failing => 503,
+        }
+    }
+}
+
+/// `GET /support/health`: 200 when the service's own store answers, else 503.
+#[utoipa::path(
+    get,
+    path = "/support/health",
+    tag = "service",
+    operation_id = "health",
+    summary = "The service's health",
+    description = "Checks the service's own store: its SQLite database answers `SELECT 1`.",
+    responses(
+        (status = 200, description = "Every check passed.", body = Health),
+        (status = 503, description = "A check failed; `checks` names it.", body = Health),
+    )
+)]
+pub fn health() -> Response {
+    let sqlite = match Connection::open(DATABASE_LABEL).and_then(|c| c.execute("SELECT 1", &[])) {
+        Ok(_) => HealthState::Ok,
+        Err(err) => {
+            eprintln!("{SERVICE}: health: sqlite: {err:?}");
+            HealthState::Failing
+        }
+    };
+    let health = Health::new(HealthChecks { sqlite });
+    json_response(health.status_code(), &health)
+}
+
+/// `GET /support/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/support/openapi.json",
+    tag = "service",
+    operation_id = "openapi",
+    summary = "This service's OpenAPI document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of the service.",
+            content_type = "application/json", body = inline(Object)),
+    )
+)]
+pub fn openapi() -> Response {
+    json_response(200, &ApiDoc::openapi())
+}
+
+/// The document. `info` comes from Cargo.toml (name, version, description, license).
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "support"),
+    paths(
+        crate::handlers::get_customer,
+        crate::handlers::put_customer,
+        crate::handlers::create_ticket,
+        crate::handlers::list_tickets,
+        crate::handlers::get_ticket,
+        crate::handlers::patch_ticket,
+        crate::handlers::outbox_status,
+        crate::handlers::flush_outbox,
+        health,
+        openapi,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&ServerErrors),
+    tags(
+        (name = "customers", description = "Customers' support details (versioned, with ETags)."),
+        (name = "tickets", description = "Support tickets and their status changes."),
+        (name = "outbox", description = "The transactional outbox of `support.*` events."),
+        (name = "service", description = "Health and contract."),
+    )
+)]
+pub struct ApiDoc;
+
+/// Operations that never use the store and so never answer 500.
+const NO_STORE: [&str; 2] = ["health", "openapi"];
+
+/// Every other operation can fail on its store: `500 {"message": "storage error"}`.
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let id = operation.operation_id.as_deref().unwrap_or_default();
+                if NO_STORE.contains(&id) {
+                    continue;
+                }
+                let response = ResponseBuilder::new()
+                    .description(
+                        "The service's storage failed (`storage error`; details are logged).",
+                    )
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+                            .build(),
+                    )
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .entry("500".to_owned())
+                    .or_insert(response.into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::{resource, Resource};
+    use regex::Regex;
+    use serde_json::{json, Value};
+    use service_kit::ApiError;
+    use std::collections::BTreeSet;
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    /// `(path, METHOD)` of every operation in the document.
+    fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+        let mut all = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                all.insert((path.clone(), method.to_uppercase()));
+            }
+        }
+        all
+    }
+
+    /// A concrete request path for a templated one.
+    fn concrete(path: &str) -> String {
+        path.replace("{id}", "7")
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_the_crate_info() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(doc["info"]["title"], "support");
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+        assert!(!doc["info"]["description"].as_str().unwrap().is_empty());
+    }
+
+    /// The route-table variant a path names, without its id.
+    fn variant(path: &str) -> String {
+        let concrete = concrete(path);
+        let resource = resource(&concrete).unwrap_or_else(|err| panic!("{path}: {err:?}"));
+        format!("{resource:?}")
+            .split('(')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn every_documented_operation_is_served_and_every_served_one_documented() {
+        let doc = document();
+        let documented = operations(&doc);
+        let mut served = BTreeSet::new();
+        for (path, _) in &documented {
+            let concrete = concrete(path);
+            let resource = resource(&concrete).unwrap_or_else(|err| panic!("{path}: {err:?}"));
+            for method in resource.allowed_methods().split(", ") {
+                served.insert((path.clone(), method.to_owned()));
+            }
+        }
+        assert_eq!(documented, served);
+        // Every route of the table is in the document (the match makes a new one fail to compile
+        // here until it is listed).
+        let documented: BTreeSet<String> = documented.iter().map(|(p, _)| variant(p)).collect();
+        for route in [
+            Resource::Customer(""),
+            Resource::CustomerTickets(""),
+            Resource::Tickets,
+            Resource::Ticket(""),
+            Resource::Outbox,
+            Resource::OutboxFlush,
+            Resource::Health,
+            Resource::OpenApi,
+        ] {
+            let name = match route {
+                Resource::Customer(_) => "Customer",
+                Resource::CustomerTickets(_) => "CustomerTickets",
+                Resource::Tickets => "Tickets",
+                Resource::Ticket(_) => "Ticket",
+                Resource::Outbox => "Outbox",
+                Resource::OutboxFlush => "OutboxFlush",
+                Resource::Health => "Health",
+                Resource::OpenApi => "OpenApi",
+            };
+            assert!(documented.contains(name), "{name} is not documented");
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_its_errors_as_json_messages() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(!responses.is_empty(), "{method} {path}");
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') && status != "503" {
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ErrorBody",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                let stores = !path.ends_with("/health") && !path.ends_with("/openapi.json");
+                assert_eq!(responses.contains_key("500"), stores, "{method} {path}");
+            }
+        }
+    }
+
+    /// Every `$ref` in `value`.
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target.clone());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let pointer = target.strip_prefix('#').unwrap();
+            assert!(
+                doc.pointer(pointer).is_some(),
+                "{target} resolves to nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_what_service_kit_sends() {
+        let response = ApiError::bad_request("nope").into_response(SERVICE);
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        let expected = serde_json::to_value(ErrorBody {
+            message: "nope".into(),
+        })
+        .unwrap();
+        assert_eq!(body, expected);
+    }
+
+    #[test]
+    fn health_answers_name_the_failing_check() {
+        let ok = Health::new(HealthChecks {
+            sqlite: HealthState::Ok,
+        });
+        assert_eq!(ok.status_code(), 200);
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"status": "ok", "service": "support", "checks": {"sqlite": "ok"}})
+        );
+        let failing = Health::new(HealthChecks {
+            sqlite: HealthState::Failing,
+        });
+        assert_eq!(failing.status_code(), 503);
+        assert_eq!(serde_json::to_value(&failing).unwrap()["status"], "failing");
+    }
+
+    /// The schema of a component's property.
+    fn property(doc: &Value, schema: &str, name: &str) -> Value {
+        doc["components"]["schemas"][schema]["properties"][name].clone()
+    }
+
+    /// The schema of an operation's parameter.
+    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
+            .clone()
+    }
+
+    fn pattern(schema: &Value) -> Regex {
+        Regex::new(schema["pattern"].as_str().expect("a pattern")).unwrap()
+    }
+
+    #[test]
+    fn customer_body_patterns_agree_with_the_validator() {
+        use crate::customer::parse_details;
+        let doc = document();
+        let name = pattern(&property(&doc, "CustomerBody", "name"));
+        let email = pattern(&property(&doc, "CustomerBody", "email"));
+        let phone = pattern(&property(&doc, "CustomerBody", "phone"));
+        let body = |name: &str, email: &str, phone: Value| json!({"name": name, "email": email, "tier": "pro", "phone": phone});
+        for good_name in ["Ada", " Ada ", "é", "x y", &"n".repeat(200)] {
+            assert!(name.is_match(good_name), "{good_name:?}");
+            assert!(parse_details(body(good_name, "a@b.io", json!(null))).is_ok());
+        }
+        for bad_name in ["", "   ", "a\u{7}b", "a\nb", "\u{85}"] {
+            assert!(!name.is_match(bad_name), "{bad_name:?}");
+            assert!(parse_details(body(bad_name, "a@b.io", json!(null))).is_err());
+        }
+        for good in [
+            "a@b.io",
+            "first.last+tag@mail.example.co.uk",
+            "x_y-z@sub-domain.example.org",
+            "o'neil@x.ch",
+        ] {
+            assert!(email.is_match(good), "{good}");
+            assert!(
+                parse_details(body("n", good, json!(null))).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "plain",
+            "@b.io",
+            "a@",
+            "a@b",
+            "a@@b.io",
+            "a b@c.io",
+            "a@b..io",
+            "a@-b.io",
+            "a@b-.io",
+            ".a@b.io",
+            "a.@b.io",
+            "a..b@c.io",
+            "a@b.123",
+            "a@b.io\n",
+        ] {
+            assert!(!email.is_match(bad), "{bad:?}");
+            assert!(
+                parse_details(body("n", bad, json!(null))).is_err(),
+                "{bad:?}"
+            );
+        }
+        for good in ["+1234567", "+123456789012345"] {
+            assert!(phone.is_match(good));
+            assert!(parse_details(body("n", "a@b.io", json!(good))).is_ok());
+        }
+        for bad in [
+            "123456789",
+            "+123456",
+            "+1234567890123456",
+            "+12 345 678",
+            "+",
+        ] {
+            assert!(!phone.is_match(bad), "{bad}");
+            assert!(parse_details(body("n", "a@b.io", json!(bad))).is_err());
+        }
+        assert_eq!(
+            doc["components"]["schemas"]["CustomerBody"]["additionalProperties"],
+            false
+        );
+    }
+
+    #[test]
+    fn id_patterns_agree_with_the_validators() {
+        use crate::customer::valid_customer_id;
+        let doc = document();
+        for (path, method) in [
+            ("/support/customers/{id}", "get"),
+            ("/support/customers/{id}", "put"),
+            ("/support/customers/{id}/tickets", "post"),
+        ] {
+            let id = pattern(&parameter(&doc, path, method, "id")["schema"]);
+            for sample in [
+                "c1",
+                "A_b-9",
+                &"a".repeat(64),
+                "",
+                "a b",
+                "a.b",
+                "ü",
+                &"a".repeat(65),
+            ] {
+                assert_eq!(id.is_match(sample), valid_customer_id(sample), "{sample:?}");
+            }
+        }
+        let ticket = parameter(&doc, "/support/tickets/{id}", "get", "id");
+        assert_eq!(ticket["schema"]["type"], "integer");
+        assert_eq!(ticket["schema"]["minimum"], 1);
+    }
+
+    #[test]
+    fn idempotency_keys_follow_the_rule() {
+        use crate::idempotency::parse_key;
+        let doc = document();
+        let key = pattern(
+            &parameter(
+                &doc,
+                "/support/customers/{id}/tickets",
+                "post",
+                "Idempotency-Key",
+            )["schema"],
+        );
+        for sample in ["k", "retry-1", "a b", &"k".repeat(255)] {
+            assert!(
+                key.is_match(sample) && parse_key(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+        for sample in ["", &"k".repeat(256), "k\u{1}", "ключ"] {
+            assert!(
+                !key.is_match(sample) && parse_key(sample).is_err(),
+                "{sample:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_the_service_gives_out_match_and_matching_cursors_decode() {
+        use crate::listing::{decode_cursor, encode_cursor};
+        let doc = document();
+        let cursor = pattern(&parameter(&doc, "/support/tickets", "get", "cursor")["schema"]);
+        for id in (1..20_000).chain([99_999_999_999_999_999, 12_345_678_901_234]) {
+            assert!(cursor.is_match(&encode_cursor(id)), "{id}");
+        }
+        for junk in ["", "42", "dDE6", "dDE6MA", "dDE6MDA", "dDE6MDAw", "zzz"] {
+            assert!(!cursor.is_match(junk), "{junk}");
+            assert!(decode_cursor(junk).is_err(), "{junk}");
+        }
+        // Everything the pattern admits, up to four characters after the prefix, decodes.
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut matched = 0;
+        let mut tail = Vec::new();
+        for length in 1..=4 {
+            let mut index = vec![0usize; length];
+            loop {
+                tail.clear();
+                tail.extend(index.iter().map(|i| ALPHABET[*i]));
+                let text = format!("dDE6{}", std::str::from_utf8(&tail).unwrap());
+                if cursor.is_match(&text) {
+                    matched += 1;
+                    assert!(decode_cursor(&text).is_ok(), "{text}");
+                }
+                let Some(position) = index.iter().rposition(|i| *i + 1 < ALPHABET.len()) else {
+                    break;
+                };
+                index[position] += 1;
+                index[position + 1..].iter_mut().for_each(|i| *i = 0);
+            }
+        }
+        // 9 one-digit, 90 two-digit and 900 three-digit ids.
+        assert_eq!(matched, 999);
+    }
+
+    #[test]
+    fn ticket_bodies_match_their_parsers() {
+        use crate::ticket::{parse_new_ticket, parse_patch, Priority, Status, TicketPatchBody};
+        let doc = document();
+        let new = &doc["components"]["schemas"]["NewTicketBody"];
+        assert_eq!(new["additionalProperties"], false);
+        assert_eq!(new["required"], json!(["subject"]));
+        let subject = pattern(&property(&doc, "NewTicketBody", "subject"));
+        for (text, ok) in [("Help", true), ("  ", false), ("a\tb", false), ("", false)] {
+            assert_eq!(subject.is_match(text), ok, "{text:?}");
+            assert_eq!(parse_new_ticket(json!({"subject": text})).is_ok(), ok);
+        }
+        assert!(parse_new_ticket(json!({"subject": "s", "priority": null})).is_ok());
+
+        let patch = &doc["components"]["schemas"]["TicketPatchBody"];
+        assert_eq!(patch["additionalProperties"], false);
+        let fields: BTreeSet<&str> = patch["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(fields, BTreeSet::from(["status", "priority"]));
+        for status in Status::ALL {
+            let body = json!({"status": status});
+            assert!(parse_patch(body.clone()).is_ok());
+            assert!(serde_json::from_value::<TicketPatchBody>(body).is_ok());
+        }
+        for priority in Priority::ALL {
+            assert!(parse_patch(json!({"priority": priority})).is_ok());
+        }
+        // Absent is allowed, null is not: the schema must not admit null.
+        assert!(parse_patch(json!({"status": null})).is_err());
+        let status = property(&doc, "TicketPatchBody", "status");
+        assert!(!status.to_string().contains("null"), "{status}");
+    }
+}

@@ -1,0 +1,512 @@
+//! The service's contract and health: `GET /telemetry/openapi.json` serves an OpenAPI 3.1 document
+//! generated (by `utoipa`) from the types the handlers really read and write and from the
+//! `#[utoipa::path]` attributes next to each handler; `GET /telemetry/health` checks the service's
+//! own stores.
+//!
+//! What the derive cannot see is held to the code by the unit tests below: every route of
+//! `route::resource` is in the document with exactly the methods it answers, and every pattern
+//! agrees with the validator it describes.
+
+use serde::Serialize;
+use service_kit::api::json_response;
+use spin_sdk::http::Response;
+use spin_sdk::key_value::Store;
+use spin_sdk::sqlite::Connection;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::SERVICE;
+
+/// The labels of the service's own stores (a SQLite database and a key-value store).
+const STORE_LABEL: &str = "telemetry";
+
+/// The body of every 4xx and 5xx answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong (for a 5xx only a short phrase; the detail is logged).
+    pub message: String,
+}
+
+/// A health state: of the service, or of one of its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthState {
+    Ok,
+    Failing,
+}
+
+/// What `GET /telemetry/health` checked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthChecks {
+    /// The service's SQLite database (label `telemetry`) answers a query.
+    pub sqlite: HealthState,
+    /// The service's key-value store (label `telemetry`) answers a lookup.
+    pub key_value: HealthState,
+}
+
+/// `GET /telemetry/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when every check is; `failing` names the failing checks in `checks`.
+    pub status: HealthState,
+    #[schema(example = "telemetry")]
+    pub service: &'static str,
+    pub checks: HealthChecks,
+}
+
+impl Health {
+    fn new(checks: HealthChecks) -> Health {
+        let status = if checks.sqlite == HealthState::Ok && checks.key_value == HealthState::Ok {
+            HealthState::Ok
+        } else {
+            HealthState::Failing
+        };
+        Health {
+            status,
+            service: SERVICE,
+            checks,
+        }
+    }
+
+    fn status_code(&self) -> u16 {
+        match self.status {
+            HealthState::Ok => 200,
+            HealthState::Failing => 503,
+        }
+    }
+}
+
+/// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.
+#[utoipa::path(
+    get,
+    path = "/telemetry/health",
+    tag = "service",
+    operation_id = "health",
+    summary = "The service's health",
+    description = "Checks the service's own stores: its SQLite database answers `SELECT 1`, its \
+        key-value store a lookup.",
+    responses(
+        (status = 200, description = "Every check passed.", body = Health),
+        (status = 503, description = "A check failed; `checks` names it.", body = Health),
+    )
+)]
+pub fn health() -> Response {
+    let sqlite = match Connection::open(STORE_LABEL).and_then(|c| c.execute("SELECT 1", &[])) {
+        Ok(_) => HealthState::Ok,
+        Err(err) => {
+            eprintln!("{SERVICE}: health: sqlite: {err:?}");
+            HealthState::Failing
+        }
+    };
+    let key_value = match Store::open(STORE_LABEL).and_then(|store| store.exists("health")) {
+        Ok(_) => HealthState::Ok,
+        Err(err) => {
+            eprintln!("{SERVICE}: health: key-value: {err:?}");
+            HealthState::Failing
+        }
+    };
+    let health = Health::new(HealthChecks { sqlite, key_value });
+    json_response(health.status_code(), &health)
+}
+
+/// `GET /telemetry/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/telemetry/openapi.json",
+    tag = "service",
+    operation_id = "openapi",
+    summary = "This service's OpenAPI document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of the service.",
+            content_type = "application/json", body = inline(Object)),
+    )
+)]
+pub fn openapi() -> Response {
+    json_response(200, &ApiDoc::openapi())
+}
+
+/// The document. `info` comes from Cargo.toml (name, version, description, license).
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "telemetry"),
+    paths(
+        crate::post_readings,
+        crate::get_sensor,
+        crate::get_readings,
+        crate::get_rules,
+        crate::put_rules,
+        crate::get_alerts,
+        crate::get_outbox,
+        crate::flush_outbox,
+        health,
+        openapi,
+    ),
+    components(schemas(ErrorBody, crate::store::AlertFilter)),
+    modifiers(&ServerErrors),
+    tags(
+        (name = "readings", description = "Ingesting temperature readings."),
+        (name = "sensors", description = "Sensors: state, readings and rules."),
+        (name = "alerts", description = "Temperature alerts (one per episode)."),
+        (name = "outbox", description = "The transactional outbox of `telemetry.*` events."),
+        (name = "service", description = "Health and contract."),
+    )
+)]
+pub struct ApiDoc;
+
+/// Operations that never use the store and so never answer 500.
+const NO_STORE: [&str; 2] = ["health", "openapi"];
+
+/// Every other operation can fail on its store: `500 {"message": "storage error"}`.
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let id = operation.operation_id.as_deref().unwrap_or_default();
+                if NO_STORE.contains(&id) {
+                    continue;
+                }
+                let response = ResponseBuilder::new()
+                    .description(
+                        "The service's storage failed (`storage error`; details are logged).",
+                    )
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+                            .build(),
+                    )
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .entry("500".to_owned())
+                    .or_insert(response.into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::{resource, Resource};
+    use regex::Regex;
+    use serde_json::{json, Value};
+    use service_kit::ApiError;
+    use std::collections::BTreeSet;
+
+    const NOW: i64 = 1_795_428_900_000; // 2026-11-23T10:15:00Z
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+        let mut all = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                all.insert((path.clone(), method.to_uppercase()));
+            }
+        }
+        all
+    }
+
+    fn concrete(path: &str) -> String {
+        path.replace("{id}", "boiler-1")
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_the_crate_info() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(doc["info"]["title"], "telemetry");
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+        assert!(!doc["info"]["description"].as_str().unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_documented_operation_is_served_and_every_served_one_documented() {
+        let doc = document();
+        let documented = operations(&doc);
+        let mut served = BTreeSet::new();
+        let mut routes = BTreeSet::new();
+        for (path, _) in &documented {
+            let resource =
+                resource(&concrete(path)).unwrap_or_else(|err| panic!("{path}: {err:?}"));
+            for method in resource.allowed_methods().split(", ") {
+                served.insert((path.clone(), method.to_owned()));
+            }
+            // The match makes a new route fail to compile here until it is listed.
+            routes.insert(match resource {
+                Resource::Readings => "Readings",
+                Resource::Sensor(_) => "Sensor",
+                Resource::SensorRules(_) => "SensorRules",
+                Resource::SensorReadings(_) => "SensorReadings",
+                Resource::Alerts => "Alerts",
+                Resource::Outbox => "Outbox",
+                Resource::OutboxFlush => "OutboxFlush",
+                Resource::Health => "Health",
+                Resource::OpenApi => "OpenApi",
+            });
+        }
+        assert_eq!(documented, served);
+        assert_eq!(routes.len(), 9, "{routes:?}");
+    }
+
+    #[test]
+    fn every_operation_documents_its_errors_as_json_messages() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation["responses"].as_object().unwrap();
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') && status != "503" {
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ErrorBody",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                let stores = !path.ends_with("/health") && !path.ends_with("/openapi.json");
+                assert_eq!(responses.contains_key("500"), stores, "{method} {path}");
+                // The route table refuses ids that break the rule with 404.
+                if path.contains("{id}") {
+                    assert!(responses.contains_key("404"), "{method} {path}");
+                }
+            }
+        }
+    }
+
+    /// Every `$ref` in `value`.
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target.clone());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let pointer = target.strip_prefix('#').unwrap();
+            assert!(
+                doc.pointer(pointer).is_some(),
+                "{target} resolves to nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_what_service_kit_sends() {
+        let response = ApiError::bad_request("nope").into_response(SERVICE);
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::to_value(ErrorBody {
+                message: "nope".into()
+            })
+            .unwrap()
+        );
+    }
+
+    #[test]
+    fn health_answers_name_the_failing_check() {
+        let ok = Health::new(HealthChecks {
+            sqlite: HealthState::Ok,
+            key_value: HealthState::Ok,
+        });
+        assert_eq!(ok.status_code(), 200);
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"status": "ok", "service": "telemetry",
+                   "checks": {"sqlite": "ok", "key_value": "ok"}})
+        );
+        let failing = Health::new(HealthChecks {
+            sqlite: HealthState::Ok,
+            key_value: HealthState::Failing,
+        });
+        assert_eq!(failing.status_code(), 503);
+        let value = serde_json::to_value(&failing).unwrap();
+        assert_eq!(value["status"], "failing");
+        assert_eq!(value["checks"]["key_value"], "failing");
+    }
+
+    fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
+        &doc["components"]["schemas"][name]
+    }
+
+    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
+            .clone()
+    }
+
+    fn pattern(schema: &Value) -> Regex {
+        Regex::new(schema["pattern"].as_str().expect("a pattern")).unwrap()
+    }
+
+    #[test]
+    fn sensor_id_patterns_agree_with_the_rule() {
+        use crate::reading::valid_sensor_id;
+        let doc = document();
+        let mut patterns = vec![pattern(
+            &schema(&doc, "ReadingInput")["properties"]["sensor_id"],
+        )];
+        for path in [
+            "/telemetry/sensors/{id}",
+            "/telemetry/sensors/{id}/rules",
+            "/telemetry/sensors/{id}/readings",
+        ] {
+            patterns.push(pattern(&parameter(&doc, path, "get", "id")["schema"]));
+        }
+        patterns.push(pattern(
+            &parameter(&doc, "/telemetry/alerts", "get", "sensor")["schema"],
+        ));
+        for id in [
+            "a",
+            "boiler-1",
+            "site_2.room:3",
+            &"x".repeat(64),
+            "",
+            "a b",
+            "a/b",
+            "é",
+            &"x".repeat(65),
+        ] {
+            for regex in &patterns {
+                assert_eq!(regex.is_match(id), valid_sensor_id(id), "{id:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn time_patterns_admit_only_what_the_parser_takes() {
+        let doc = document();
+        let at = pattern(&schema(&doc, "ReadingInput")["properties"]["at"]);
+        let since =
+            pattern(&parameter(&doc, "/telemetry/sensors/{id}/readings", "get", "since")["schema"]);
+        for text in [
+            "2026-11-23T10:15:00Z",
+            "2026-11-23t10:15:00.123456789z",
+            "2026-11-23 10:15:00+01:00",
+            "1000-01-01T00:00:00-23:59",
+            "9999-12-28T23:59:59+23:59",
+        ] {
+            assert!(at.is_match(text) && since.is_match(text), "{text}");
+            assert!(service_kit::clock::parse_rfc3339(text).is_ok(), "{text}");
+        }
+        for text in [
+            "2026-11-23",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "yesterday",
+            "0999-01-01T00:00:00Z",
+        ] {
+            assert!(!at.is_match(text) && !since.is_match(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_readings_body_is_what_parse_batch_takes() {
+        use crate::reading::{parse_batch, ReadingsBody};
+        let doc = document();
+        let input = schema(&doc, "ReadingInput");
+        assert_eq!(input["additionalProperties"], false);
+        assert_eq!(input["required"], json!(["sensor_id", "celsius"]));
+        assert_eq!(input["properties"]["celsius"]["minimum"], -273.15);
+        assert_eq!(input["properties"]["celsius"]["maximum"], 1000.0);
+        assert!(!input["properties"]["at"].to_string().contains("null"));
+        let forms = &schema(&doc, "ReadingsBody")["oneOf"];
+        assert_eq!(
+            forms,
+            &json!([{"$ref": "#/components/schemas/ReadingInput"},
+                    {"$ref": "#/components/schemas/ReadingBatch"}])
+        );
+        let array = schema(&doc, "ReadingBatch");
+        assert_eq!(array["items"]["$ref"], "#/components/schemas/ReadingInput");
+        assert_eq!(
+            (array["minItems"].clone(), array["maxItems"].clone()),
+            (json!(1), json!(1000))
+        );
+        let good = [
+            json!({"sensor_id": "s", "celsius": -273.15}),
+            json!({"sensor_id": "s", "celsius": 1000, "at": "2026-11-23T10:00:00Z"}),
+            json!([{"sensor_id": "s", "celsius": 1, "at": "2026-11-23T10:00:00Z"}]),
+        ];
+        for body in good {
+            assert!(parse_batch(&body, NOW).is_ok(), "{body}");
+            assert!(serde_json::from_value::<ReadingsBody>(body).is_ok());
+        }
+        let bad = [
+            json!({"sensor_id": "s", "celsius": 1, "x": 1}),
+            json!({"sensor_id": "s", "celsius": 1, "at": null}),
+            json!({"celsius": 1}),
+            json!([]),
+        ];
+        for body in bad {
+            assert!(parse_batch(&body, NOW).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_rules_body_is_what_parse_rules_takes() {
+        use crate::rules::parse_rules;
+        let doc = document();
+        let rules = schema(&doc, "RulesBody");
+        assert_eq!(rules["additionalProperties"], false);
+        assert!(rules
+            .get("required")
+            .is_none_or(|r| r.as_array().unwrap().is_empty()));
+        let fields: BTreeSet<&str> = rules["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            fields,
+            BTreeSet::from(["min_celsius", "max_celsius", "max_delta_per_minute"])
+        );
+        assert!(!rules["properties"].to_string().contains("null"));
+        assert_eq!(
+            rules["properties"]["max_delta_per_minute"]["exclusiveMinimum"],
+            0.0
+        );
+        assert!(parse_rules(&json!({})).is_ok());
+        assert!(parse_rules(&json!({"max_celsius": null})).is_err());
+        assert!(parse_rules(&json!({"max_delta_per_minute": 0})).is_err());
+        assert!(parse_rules(&json!({"min_celsius": -273.15, "max_celsius": 1000})).is_ok());
+    }
+
+    #[test]
+    fn alert_filters_are_the_states_get_alerts_knows() {
+        let doc = document();
+        let filter = schema(&doc, "AlertFilter");
+        assert_eq!(filter["enum"], json!(["active", "resolved", "all"]));
+    }
+}

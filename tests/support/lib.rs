@@ -75,7 +75,9 @@ pub fn main_app_runtime_config() -> String {
             "[sqlite_database.{label}]\ntype = \"spin\"\npath = \"{{tmp}}/{label}.db\"\n\n"
         ));
     }
-    config.push_str("[key_value_store.telemetry]\ntype = \"spin\"\npath = \"{tmp}/telemetry_kv.db\"\n");
+    config.push_str(
+        "[key_value_store.telemetry]\ntype = \"spin\"\npath = \"{tmp}/telemetry_kv.db\"\n",
+    );
     config
 }
 
@@ -573,7 +575,9 @@ impl UpstreamServer {
         let port = listener.local_addr().expect("upstream address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         // Statuses still to answer, in order; `200` once empty.
-        let script = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<u16>>()));
+        let script = Arc::new(Mutex::new(
+            statuses.iter().copied().collect::<VecDeque<u16>>(),
+        ));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let requests = Arc::clone(&requests);
@@ -686,7 +690,11 @@ fn serve_upstream_connection(
                 headers,
                 body,
             });
-            script.lock().expect("upstream script lock").pop_front().unwrap_or(200)
+            script
+                .lock()
+                .expect("upstream script lock")
+                .pop_front()
+                .unwrap_or(200)
         };
         let response = format!(
             "HTTP/1.1 {status} Scripted\r\ncontent-type: text/plain\r\nx-upstream: yes\r\ncontent-length: {}\r\n\r\n{}",

@@ -87,7 +87,8 @@ impl ApiError {
         if let Some(detail) = &self.detail {
             eprintln!("{service}: {} {}: {detail}", self.status, self.message);
         }
-        let mut response = json_response(self.status, &serde_json::json!({ "message": self.message }));
+        let mut response =
+            json_response(self.status, &serde_json::json!({ "message": self.message }));
         if let Some(allow) = self.allow {
             response.set_header("allow", allow);
         }

@@ -47,9 +47,16 @@ impl CloudEvent {
     /// Checks the attributes the spec requires and the limits the log keeps.
     pub fn validate(&self) -> Result<(), String> {
         if self.specversion != "1.0" {
-            return Err(format!("specversion must be \"1.0\", got {:?}", self.specversion));
+            return Err(format!(
+                "specversion must be \"1.0\", got {:?}",
+                self.specversion
+            ));
         }
-        for (name, value) in [("id", &self.id), ("source", &self.source), ("type", &self.event_type)] {
+        for (name, value) in [
+            ("id", &self.id),
+            ("source", &self.source),
+            ("type", &self.event_type),
+        ] {
             if value.is_empty() {
                 return Err(format!("{name} must not be empty"));
             }
@@ -63,7 +70,9 @@ impl CloudEvent {
         for name in self.extensions.keys() {
             let valid = !name.is_empty()
                 && name.len() <= 20
-                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             if !valid {
                 return Err(format!(
                     "attribute {name:?} is unknown, and extension names are 1 to 20 lowercase letters or digits"
@@ -95,8 +104,18 @@ mod tests {
 
     #[test]
     fn new_events_are_valid_and_unique() {
-        let a = CloudEvent::new("/telemetry", "telemetry.temperature.warning", None, json!({}));
-        let b = CloudEvent::new("/telemetry", "telemetry.temperature.warning", None, json!({}));
+        let a = CloudEvent::new(
+            "/telemetry",
+            "telemetry.temperature.warning",
+            None,
+            json!({}),
+        );
+        let b = CloudEvent::new(
+            "/telemetry",
+            "telemetry.temperature.warning",
+            None,
+            json!({}),
+        );
         assert!(a.validate().is_ok());
         assert_ne!(a.id, b.id);
     }
@@ -115,6 +134,8 @@ mod tests {
         let mut event = CloudEvent::new("/x", "x.y", None, json!(null));
         event.extensions.insert("Bad-Name".into(), json!(1));
         assert!(event.validate().unwrap_err().contains("Bad-Name"));
-        assert!(serde_json::from_value::<CloudEvent>(json!({"specversion": "1.0", "id": "1"})).is_err());
+        assert!(
+            serde_json::from_value::<CloudEvent>(json!({"specversion": "1.0", "id": "1"})).is_err()
+        );
     }
 }

@@ -48,7 +48,9 @@ pub fn with_schema<T>(
 }
 
 fn is_missing_table(err: &ApiError) -> bool {
-    err.detail.as_deref().is_some_and(|d| d.contains("no such table"))
+    err.detail
+        .as_deref()
+        .is_some_and(|d| d.contains("no such table"))
 }
 
 /// Runs one statement with parameters.

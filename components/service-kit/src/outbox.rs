@@ -39,7 +39,11 @@ pub fn enqueue(conn: &Connection, topic: &str, event: &CloudEvent) -> Result<(),
 /// How many events wait to be forwarded.
 pub fn pending(conn: &Connection) -> Result<i64, ApiError> {
     let result = exec(conn, "SELECT COUNT(*) AS n FROM outbox", &[])?;
-    let count = result.rows().next().map(|row| col_int(&row, "n")).unwrap_or(0);
+    let count = result
+        .rows()
+        .next()
+        .map(|row| col_int(&row, "n"))
+        .unwrap_or(0);
     Ok(count)
 }
 
@@ -69,8 +73,16 @@ pub fn events_url() -> String {
 pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
     let base = events_url();
     let mut report = ForwardReport::default();
-    let newest = exec(conn, "SELECT COALESCE(MAX(seq), 0) AS up_to FROM outbox", &[])?;
-    let up_to = newest.rows().next().map(|row| col_int(&row, "up_to")).unwrap_or(0);
+    let newest = exec(
+        conn,
+        "SELECT COALESCE(MAX(seq), 0) AS up_to FROM outbox",
+        &[],
+    )?;
+    let up_to = newest
+        .rows()
+        .next()
+        .map(|row| col_int(&row, "up_to"))
+        .unwrap_or(0);
     loop {
         let result = exec(
             conn,
@@ -79,7 +91,13 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
         )?;
         let rows: Vec<(i64, String, String)> = result
             .rows()
-            .map(|row| (col_int(&row, "seq"), col_text(&row, "topic"), col_text(&row, "event")))
+            .map(|row| {
+                (
+                    col_int(&row, "seq"),
+                    col_text(&row, "topic"),
+                    col_text(&row, "event"),
+                )
+            })
             .collect();
         if rows.is_empty() {
             break;
@@ -90,7 +108,10 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
             let topic = &run[0].1;
             let body = format!(
                 "[{}]",
-                run.iter().map(|(_, _, event)| event.as_str()).collect::<Vec<_>>().join(",")
+                run.iter()
+                    .map(|(_, _, event)| event.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
             );
             if let Err(error) = publish(&base, topic, body).await {
                 report.error = Some(error);
@@ -117,7 +138,11 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
 /// committed, whose response must not depend on the `events` service being up.
 pub async fn forward_quietly(conn: &Connection, service: &str) {
     match forward(conn).await {
-        Ok(ForwardReport { error: Some(error), pending, .. }) => {
+        Ok(ForwardReport {
+            error: Some(error),
+            pending,
+            ..
+        }) => {
             eprintln!("{service}: outbox: {pending} event(s) left for later: {error}")
         }
         Ok(_) => {}

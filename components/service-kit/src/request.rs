@@ -16,7 +16,9 @@ pub fn path_and_query(request: &IncomingRequest) -> (String, String) {
 
 /// The path's non-empty segments (Spin ignores stray slashes, so do we).
 pub fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|segment| !segment.is_empty()).collect()
+    path.split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect()
 }
 
 /// The first value of a header, case-insensitively, as text.
@@ -39,7 +41,10 @@ impl Query {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        if let Some((name, _)) = pairs.iter().find(|(name, _)| !known.contains(&name.as_str())) {
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(name, _)| !known.contains(&name.as_str()))
+        {
             return Err(ApiError::bad_request(format!(
                 "unknown query parameter {name:?}; known: {}",
                 known.join(", ")
@@ -74,7 +79,8 @@ impl Query {
 /// Reads the whole body, refusing more than `limit` bytes with 413. An oversized body is read on
 /// (and dropped) up to eight times the limit, so a client still sending gets to read the 413.
 pub async fn read_body(request: IncomingRequest, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || ApiError::too_large(format!("request body too large: at most {limit} bytes"));
+    let too_large =
+        || ApiError::too_large(format!("request body too large: at most {limit} bytes"));
     let drain_limit = limit.saturating_mul(8);
     let declared = header(&request, "content-length").and_then(|l| l.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > drain_limit as u64) {
@@ -84,8 +90,9 @@ pub async fn read_body(request: IncomingRequest, limit: usize) -> Result<Vec<u8>
     let mut received = 0;
     let mut chunks = request.into_body_stream();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk
-            .map_err(|err| ApiError::bad_request(format!("request body could not be read: {err:?}")))?;
+        let chunk = chunk.map_err(|err| {
+            ApiError::bad_request(format!("request body could not be read: {err:?}"))
+        })?;
         received += chunk.len();
         if received > drain_limit {
             break;
@@ -106,7 +113,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, ApiError> {
     if let Some(content_type) = content_type {
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if !(essence == "application/json" || essence.ends_with("+json")) {
             return Err(ApiError::unsupported_media_type(format!(
                 "unsupported content-type {content_type:?}: send application/json"
@@ -114,7 +126,9 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         }
     }
     if body.is_empty() {
-        return Err(ApiError::bad_request("request body is empty: send a JSON document"));
+        return Err(ApiError::bad_request(
+            "request body is empty: send a JSON document",
+        ));
     }
     serde_json::from_slice(body)
         .map_err(|err| ApiError::bad_request(format!("invalid JSON body: {err}")))
@@ -144,7 +158,10 @@ mod tests {
     fn integers_out_of_range_are_refused() {
         let query = Query::parse("limit=0&after=x", &["limit", "after"]).unwrap();
         assert_eq!(query.integer("limit", 1, 100, 20).unwrap_err().status, 400);
-        assert_eq!(query.integer("after", 0, i64::MAX, 0).unwrap_err().status, 400);
+        assert_eq!(
+            query.integer("after", 0, i64::MAX, 0).unwrap_err().status,
+            400
+        );
     }
 
     #[test]
@@ -156,7 +173,13 @@ mod tests {
         }
         assert!(parse_json::<Body>(Some("application/json; charset=utf-8"), br#"{"a":1}"#).is_ok());
         assert!(parse_json::<Body>(Some("application/cloudevents+json"), br#"{"a":1}"#).is_ok());
-        assert_eq!(parse_json::<Body>(Some("text/plain"), b"{}").err().unwrap().status, 415);
+        assert_eq!(
+            parse_json::<Body>(Some("text/plain"), b"{}")
+                .err()
+                .unwrap()
+                .status,
+            415
+        );
         assert_eq!(parse_json::<Body>(None, b"").err().unwrap().status, 400);
         assert_eq!(parse_json::<Body>(None, b"{").err().unwrap().status, 400);
     }

@@ -1,12 +1,13 @@
 //! The small toolkit every service component is built on, so that each service's own crate holds only
 //! its domain: one JSON error shape, request reading with limits, timestamps, CloudEvents, SQLite
-//! transactions and the transactional outbox.
+//! transactions, the transactional outbox, and what every contract and health endpoint shares.
 //!
 //! Everything here is plain Rust over `spin-sdk`; nothing is specific to one service.
 
 pub mod api;
 pub mod clock;
 pub mod cloudevent;
+pub mod contract;
 pub mod db;
 pub mod outbox;
 pub mod request;

@@ -374,6 +374,39 @@ fn guest_sees_original_method_path_scheme_and_authority() {
     assert_eq!(echo.component(), "probe");
 }
 
+/// Sends `GET /probe/x` with one extra raw header line and returns the status line
+/// and body (raw bytes on the wire: the HTTP client would refuse non-UTF-8 values).
+fn get_with_raw_header(app: &TestApp, header: &[u8]) -> (String, String) {
+    use std::io::{Read, Write};
+    let addr = app.base_url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the host");
+    let mut request =
+        format!("GET /probe/x HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n").into_bytes();
+    request.extend_from_slice(header);
+    request.extend_from_slice(b"\r\n\r\n");
+    stream.write_all(&request).expect("send the request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let status = raw.lines().next().unwrap_or_default().to_owned();
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+#[test]
+fn utf8_header_values_reach_the_guest_and_other_bytes_are_a_500() {
+    let app = start_conformance_app();
+    let (status, body) = get_with_raw_header(&app, "x-note: caf\u{e9} \u{2713}".as_bytes());
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(
+        body.contains("caf\u{e9} \u{2713}"),
+        "the guest should see the value: {body}"
+    );
+    let (status, body) = get_with_raw_header(&app, b"x-note: caf\xe9");
+    assert!(status.contains(" 500 "), "{status}");
+    assert_eq!(body, "", "Spin's 500 has an empty body");
+}
+
 #[test]
 fn guest_does_not_see_host_header() {
     let app = start_conformance_app();

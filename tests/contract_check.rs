@@ -300,3 +300,119 @@ pub fn assert_other_methods_are_405(
         }
     }
 }
+
+/// Asserts `GET /<service>/health` answers 200 with the report every service gives, each of
+/// `checks` `ok`, fitting the service's contract.
+pub fn assert_healthy(app: &TestApp, service: &str, checks: &[&str]) {
+    let path = format!("/{service}/health");
+    let response = app.get(&path);
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(content_type(&response).as_deref(), Some("application/json"));
+    let checks: serde_json::Map<String, Value> = checks
+        .iter()
+        .map(|name| (name.to_string(), Value::from("ok")))
+        .collect();
+    let expected = serde_json::json!({"status": "ok", "service": service, "checks": checks});
+    assert_eq!(response.json(), expected);
+    Contract::fetch(app, service).assert_fits(&path, "GET", &response);
+}
+
+/// Asserts `GET /<service>/health` answers 503 naming the failure of its `sqlite` check when the
+/// SQLite database `label` cannot be opened (the host opens a label's file on each new
+/// connection: it is made a directory).
+pub fn assert_health_fails_without_sqlite(app: &TestApp, service: &str, label: &str) {
+    let database = app.temp_dir().join(format!("{label}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    std::fs::create_dir(&database).unwrap();
+    let path = format!("/{service}/health");
+    let response = app.get(&path);
+    assert_eq!(response.status, 503, "{}", response.text());
+    let report = response.json();
+    assert_eq!(report["status"], "failing");
+    assert_eq!(report["service"], service);
+    let message = report["checks"]["sqlite"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!("sqlite {label}: ")),
+        "{message:?}"
+    );
+    Contract::fetch(app, service).assert_fits(&path, "GET", &response);
+}
+
+/// Asserts the contract documents exactly the `(method, path)` operations of `served`, each
+/// answering the request `sample` gives it (content type, body) with a documented status and
+/// body, and every other method of a documented path with 405.
+pub fn assert_serves_exactly(
+    app: &TestApp,
+    contract: &Contract,
+    served: &[(&str, &str)],
+    concrete: impl Fn(&str) -> String,
+    sample: impl Fn(&str, &str) -> (&'static str, Vec<u8>),
+) {
+    let expected: BTreeSet<(String, String)> = served
+        .iter()
+        .map(|(method, path)| (path.to_string(), method.to_uppercase()))
+        .collect();
+    assert_eq!(contract.operations(), expected);
+    for &(method, path) in served {
+        let (media, body) = sample(method, path);
+        let response = send_typed(app, method, &concrete(path), media, body);
+        contract.assert_fits(path, method, &response);
+    }
+    assert_other_methods_are_405(app, contract, concrete);
+}
+
+/// A request and the status it must get: (method, documented path, path, content type, body,
+/// status).
+pub type ContractCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<u8>,
+    u16,
+);
+
+/// Sends each case, asserting its status and that the answer fits the operation's contract.
+pub fn assert_cases_fit(app: &TestApp, contract: &Contract, cases: Vec<ContractCase>) {
+    for (method, documented, path, media, body, status) in cases {
+        let response = send_typed(app, method, path, media, body);
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path}: {}",
+            response.text()
+        );
+        contract.assert_fits(documented, method, &response);
+    }
+}
+
+fn send_typed(app: &TestApp, method: &str, path: &str, media: &str, body: Vec<u8>) -> TestResponse {
+    app.request(
+        &method.to_uppercase(),
+        path,
+        &[("content-type", media)],
+        body,
+    )
+}
+
+impl Contract {
+    /// Asserts the response has `status` and is one the operation documents (see
+    /// [`Contract::assert_fits`]); returns its body as JSON.
+    pub fn assert_answer(
+        &self,
+        path: &str,
+        method: &str,
+        status: u16,
+        response: &TestResponse,
+    ) -> Value {
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path}: {}",
+            response.text()
+        );
+        self.assert_fits(path, method, response)
+    }
+}

@@ -4,23 +4,21 @@
 //!
 //! Needs the components built (`cargo xtask build`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use integration_tests::{TestApp, TestResponse, UpstreamServer};
+use integration_tests::{
+    assert_error, assert_methods_not_allowed, eventually, TestApp, TestResponse, UpstreamServer,
+    CE_BATCH, CE_JSON, JSON,
+};
 use serde_json::{json, Value};
 
-const BATCH: &str = "application/cloudevents-batch+json";
-const ONE: &str = "application/cloudevents+json";
-const JSON: &str = "application/json";
+/// How long a push to a healthy subscriber may take.
+const PUSH_DEADLINE: Duration = Duration::from_secs(2);
+/// How long a run of retries and dispatches may take.
+const RETRY_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The app with loopback subscribers allowed and fast retries.
 fn start() -> TestApp {
-    TestApp::start_main_app_with(&[
-        "--variable",
-        "subscriber_hosts=http://127.0.0.1:*",
-        "--variable",
-        "retry_base_ms=20",
-    ])
+    TestApp::start_main_app_for_delivery()
 }
 
 fn event(id: &str) -> Value {
@@ -31,41 +29,12 @@ fn event(id: &str) -> Value {
     })
 }
 
-fn events(ids: &[&str]) -> Value {
-    Value::Array(ids.iter().map(|id| event(id)).collect())
-}
-
-/// Publishes `body` to `topic`, asserting 201; returns the offsets.
-fn publish(app: &TestApp, topic: &str, body: &Value) -> Vec<u64> {
-    let response = app.post(&format!("/events/{topic}"), BATCH, body.to_string());
-    assert_eq!(
-        response.status,
-        201,
-        "publish to {topic}: {}",
-        response.text()
-    );
-    let answer = response.json();
-    assert_eq!(answer["topic"], topic);
-    answer["offsets"]
-        .as_array()
-        .expect("offsets")
-        .iter()
-        .map(|o| o.as_u64().expect("offset"))
-        .collect()
-}
-
-fn get_ok(app: &TestApp, path: &str) -> Value {
-    let response = app.get(path);
-    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
-    response.json()
+fn events(ids: &[&str]) -> Vec<Value> {
+    ids.iter().map(|id| event(id)).collect()
 }
 
 fn subscribe(app: &TestApp, name: &str, body: &Value) -> TestResponse {
-    app.put(
-        &format!("/events/subscriptions/{name}"),
-        JSON,
-        body.to_string(),
-    )
+    app.put_json(&format!("/events/subscriptions/{name}"), body)
 }
 
 fn dispatch(app: &TestApp) -> Value {
@@ -74,31 +43,38 @@ fn dispatch(app: &TestApp) -> Value {
     response.json()
 }
 
-/// Asserts an error status and a JSON `message` containing every one of `words`.
-fn assert_error(response: &TestResponse, status: u16, words: &[&str]) {
-    assert_eq!(response.status, status, "body: {}", response.text());
-    let message = response.json()["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no message in {}", response.text()))
-        .to_owned();
-    for word in words {
-        assert!(
-            message.contains(word),
-            "{message:?} should mention {word:?}"
-        );
-    }
+/// Polls a subscription's view until `done` holds for it; returns that view.
+fn subscription_where(
+    app: &TestApp,
+    name: &str,
+    limit: Duration,
+    what: &str,
+    dispatching: bool,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(limit, &format!("subscription {name}: {what}"), || {
+        if dispatching {
+            dispatch(app);
+        }
+        let view = app.get_json(&format!("/events/subscriptions/{name}"));
+        if done(&view) {
+            Ok(view)
+        } else {
+            Err(view.to_string())
+        }
+    })
 }
 
-/// Polls `check` until it returns `Some`, failing after `limit`.
-fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return value;
+/// Polls the subscriber until it has received `count` requests; returns the ids received.
+fn received_at_least(upstream: &UpstreamServer, count: usize) -> Vec<String> {
+    eventually(PUSH_DEADLINE, &format!("{count} deliveries"), || {
+        let ids = received_ids(upstream);
+        if ids.len() >= count {
+            Ok(ids)
+        } else {
+            Err(format!("{ids:?}"))
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    })
 }
 
 /// The ids the subscriber received, in arrival order.
@@ -133,10 +109,10 @@ fn strings(ids: &[&str]) -> Vec<String> {
 #[test]
 fn one_event_is_appended_and_read_back() {
     let app = start();
-    let response = app.post("/events/orders", ONE, event("a").to_string());
+    let response = app.post("/events/orders", CE_JSON, event("a").to_string());
     assert_eq!(response.status, 201, "{}", response.text());
     assert_eq!(response.json(), json!({"topic": "orders", "offsets": [1]}));
-    let log = get_ok(&app, "/events/orders");
+    let log = app.get_json("/events/orders");
     assert_eq!(
         log,
         json!({"topic": "orders", "head": 1, "events": [{"offset": 1, "event": event("a")}]})
@@ -150,24 +126,24 @@ fn one_event_is_appended_and_read_back() {
 fn an_array_is_appended_in_order_and_read_with_after_and_limit() {
     let app = start();
     assert_eq!(
-        publish(&app, "shop.orders", &events(&["a", "b", "c", "d"])),
+        app.publish_events("shop.orders", &events(&["a", "b", "c", "d"])),
         [1, 2, 3, 4]
     );
-    let page = get_ok(&app, "/events/shop.orders?after=1&limit=2");
+    let page = app.get_json("/events/shop.orders?after=1&limit=2");
     assert_eq!(page["head"], 4);
     assert_eq!(
         page["events"],
         json!([{"offset": 2, "event": event("b")}, {"offset": 3, "event": event("c")}])
     );
-    let rest = get_ok(&app, "/events/shop.orders?after=3");
+    let rest = app.get_json("/events/shop.orders?after=3");
     assert_eq!(rest["events"], json!([{"offset": 4, "event": event("d")}]));
     assert_eq!(
-        get_ok(&app, "/events/shop.orders?after=4")["events"],
+        app.get_json("/events/shop.orders?after=4")["events"],
         json!([])
     );
     // An unknown topic is an empty log.
     assert_eq!(
-        get_ok(&app, "/events/never.used"),
+        app.get_json("/events/never.used"),
         json!({"topic": "never.used", "head": 0, "events": []})
     );
 }
@@ -175,15 +151,15 @@ fn an_array_is_appended_in_order_and_read_with_after_and_limit() {
 #[test]
 fn a_known_id_keeps_its_original_offset_and_is_not_appended_again() {
     let app = start();
-    assert_eq!(publish(&app, "orders", &events(&["a", "b"])), [1, 2]);
+    assert_eq!(app.publish_events("orders", &events(&["a", "b"])), [1, 2]);
     // A retried publish (e.g. an outbox forward whose answer was lost) and new ids mixed in.
     assert_eq!(
-        publish(&app, "orders", &events(&["b", "c", "a"])),
+        app.publish_events("orders", &events(&["b", "c", "a"])),
         [2, 3, 1]
     );
     // A repeated id inside one batch.
-    assert_eq!(publish(&app, "orders", &events(&["d", "d"])), [4, 4]);
-    let log = get_ok(&app, "/events/orders?limit=1000");
+    assert_eq!(app.publish_events("orders", &events(&["d", "d"])), [4, 4]);
+    let log = app.get_json("/events/orders?limit=1000");
     assert_eq!(log["head"], 4);
     let ids: Vec<&str> = log["events"]
         .as_array()
@@ -193,7 +169,7 @@ fn a_known_id_keeps_its_original_offset_and_is_not_appended_again() {
         .collect();
     assert_eq!(ids, ["a", "b", "c", "d"]);
     // The same id in another topic is another event.
-    assert_eq!(publish(&app, "other", &events(&["a"])), [1]);
+    assert_eq!(app.publish_events("other", &events(&["a"])), [1]);
 }
 
 #[test]
@@ -203,56 +179,60 @@ fn an_invalid_event_refuses_the_whole_request_naming_its_index() {
     bad["specversion"] = json!("0.3");
     let body = json!([event("a"), bad]).to_string();
     assert_error(
-        &app.post("/events/orders", BATCH, body),
+        &app.post("/events/orders", CE_BATCH, body),
         400,
         &["index 1", "specversion"],
     );
     let body = json!([event("a"), event("b"), {"specversion": "1.0", "id": "c"}]).to_string();
-    assert_error(&app.post("/events/orders", BATCH, body), 400, &["index 2"]);
+    assert_error(
+        &app.post("/events/orders", CE_BATCH, body),
+        400,
+        &["index 2"],
+    );
     let mut bad = event("a");
     bad["time"] = json!("yesterday");
     assert_error(
-        &app.post("/events/orders", ONE, bad.to_string()),
+        &app.post("/events/orders", CE_JSON, bad.to_string()),
         400,
         &["time"],
     );
     let mut bad = event("a");
     bad["id"] = json!("");
     assert_error(
-        &app.post("/events/orders", ONE, bad.to_string()),
+        &app.post("/events/orders", CE_JSON, bad.to_string()),
         400,
         &["id"],
     );
     assert_error(
-        &app.post("/events/orders", BATCH, "[]"),
+        &app.post("/events/orders", CE_BATCH, "[]"),
         400,
         &["no events"],
     );
-    assert_error(&app.post("/events/orders", BATCH, "{"), 400, &["JSON"]);
-    assert_error(&app.post("/events/orders", BATCH, ""), 400, &["empty"]);
+    assert_error(&app.post("/events/orders", CE_BATCH, "{"), 400, &["JSON"]);
+    assert_error(&app.post("/events/orders", CE_BATCH, ""), 400, &["empty"]);
     assert_error(
         &app.post("/events/orders", "text/plain", event("a").to_string()),
         415,
         &["content-type"],
     );
     // Nothing was appended.
-    assert_eq!(get_ok(&app, "/events/orders")["head"], 0);
-    assert_eq!(get_ok(&app, "/events/topics"), json!({"topics": []}));
+    assert_eq!(app.get_json("/events/orders")["head"], 0);
+    assert_eq!(app.get_json("/events/topics"), json!({"topics": []}));
 }
 
 #[test]
 fn more_than_500_events_are_refused_and_500_accepted() {
     let app = start();
     let ids: Vec<String> = (0..501).map(|i| format!("e{i}")).collect();
-    let too_many = Value::Array(ids.iter().map(|id| event(id)).collect());
+    let too_many = Value::from(ids.iter().map(|id| event(id)).collect::<Vec<_>>());
     assert_error(
-        &app.post("/events/bulk", BATCH, too_many.to_string()),
+        &app.post("/events/bulk", CE_BATCH, too_many.to_string()),
         413,
         &["500"],
     );
-    assert_eq!(get_ok(&app, "/events/bulk")["head"], 0);
-    let just_enough = Value::Array(ids[..500].iter().map(|id| event(id)).collect());
-    let offsets = publish(&app, "bulk", &just_enough);
+    assert_eq!(app.get_json("/events/bulk")["head"], 0);
+    let just_enough: Vec<Value> = ids[..500].iter().map(|id| event(id)).collect();
+    let offsets = app.publish_events("bulk", &just_enough);
     assert_eq!(offsets, (1..=500).collect::<Vec<u64>>());
 }
 
@@ -266,7 +246,7 @@ fn bad_and_reserved_topic_names_are_refused() {
         &format!("/events/{}", "a".repeat(65)),
     ] {
         assert_error(
-            &app.post(path, ONE, event("a").to_string()),
+            &app.post(path, CE_JSON, event("a").to_string()),
             400,
             &["invalid topic name"],
         );
@@ -280,20 +260,20 @@ fn bad_and_reserved_topic_names_are_refused() {
         ("/events/health", "GET"),
         ("/events/openapi.json", "GET"),
     ] {
-        let response = app.post(path, ONE, event("a").to_string());
+        let response = app.post(path, CE_JSON, event("a").to_string());
         assert_error(&response, 405, &["reserved", "POST"]);
         assert_eq!(response.header("allow"), Some(allow), "{path}");
     }
     let response = app.get("/events/dispatch");
     assert_error(&response, 405, &["reserved", "GET"]);
     assert_eq!(response.header("allow"), Some("POST"));
-    assert_eq!(get_ok(&app, "/events/topics"), json!({"topics": []}));
+    assert_eq!(app.get_json("/events/topics"), json!({"topics": []}));
 }
 
 #[test]
 fn read_parameters_are_checked() {
     let app = start();
-    publish(&app, "orders", &events(&["a"]));
+    app.publish_events("orders", &events(&["a"]));
     for query in [
         "after=-1",
         "after=x",
@@ -308,7 +288,7 @@ fn read_parameters_are_checked() {
     assert_error(&app.get("/events/orders?limit=1001"), 400, &["limit"]);
     assert_error(&app.get("/events/orders?afterr=1"), 400, &["afterr"]);
     assert_eq!(
-        get_ok(&app, "/events/orders?limit=1000&after=0")["events"]
+        app.get_json("/events/orders?limit=1000&after=0")["events"]
             .as_array()
             .unwrap()
             .len(),
@@ -319,10 +299,10 @@ fn read_parameters_are_checked() {
 #[test]
 fn topics_are_listed_with_their_heads() {
     let app = start();
-    publish(&app, "b.topic", &events(&["1", "2"]));
-    publish(&app, "a.topic", &events(&["1"]));
+    app.publish_events("b.topic", &events(&["1", "2"]));
+    app.publish_events("a.topic", &events(&["1"]));
     assert_eq!(
-        get_ok(&app, "/events/topics"),
+        app.get_json("/events/topics"),
         json!({"topics": [{"name": "a.topic", "head": 1}, {"name": "b.topic", "head": 2}]})
     );
 }
@@ -338,21 +318,19 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
     ] {
         assert_error(&app.get(path), 404, &["no such resource"]);
     }
-    let cases: [(&str, &str, &str); 8] = [
-        ("DELETE", "/events/orders", "GET, POST"),
-        ("PUT", "/events/orders", "GET, POST"),
-        ("DELETE", "/events/topics", "GET"),
-        ("PUT", "/events/dispatch", "POST"),
-        ("DELETE", "/events/subscriptions", "GET"),
-        ("POST", "/events/subscriptions/a", "GET, PUT, DELETE"),
-        ("POST", "/events/subscriptions/a/dead-letters", "GET"),
-        ("GET", "/events/subscriptions/a/dead-letters/replay", "POST"),
-    ];
-    for (method, path, allow) in cases {
-        let response = app.request(method, path, &[], Vec::new());
-        assert_error(&response, 405, &[method]);
-        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
-    }
+    assert_methods_not_allowed(
+        &app,
+        &[
+            ("DELETE", "/events/orders", "GET, POST"),
+            ("PUT", "/events/orders", "GET, POST"),
+            ("DELETE", "/events/topics", "GET"),
+            ("PUT", "/events/dispatch", "POST"),
+            ("DELETE", "/events/subscriptions", "GET"),
+            ("POST", "/events/subscriptions/a", "GET, PUT, DELETE"),
+            ("POST", "/events/subscriptions/a/dead-letters", "GET"),
+            ("GET", "/events/subscriptions/a/dead-letters/replay", "POST"),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,9 +339,9 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
 #[test]
 fn subscriptions_are_created_shown_listed_updated_and_deleted() {
     let app = start();
-    publish(&app, "shop.orders", &events(&["a", "b"]));
-    publish(&app, "shop.refunds", &events(&["r"]));
-    publish(&app, "billing", &events(&["x"]));
+    app.publish_events("shop.orders", &events(&["a", "b"]));
+    app.publish_events("shop.refunds", &events(&["r"]));
+    app.publish_events("billing", &events(&["x"]));
     // An endpoint nobody listens on: deliveries fail, which is not this test's subject.
     let body =
         json!({"topics": ["shop.*"], "endpoint": "http://127.0.0.1:9/hook", "max_attempts": 3});
@@ -387,7 +365,7 @@ fn subscriptions_are_created_shown_listed_updated_and_deleted() {
     assert_eq!(view["lag"], 3);
     assert_eq!(view["dead_letters"], 0);
 
-    let shown = get_ok(&app, "/events/subscriptions/audit");
+    let shown = app.get_json("/events/subscriptions/audit");
     assert_eq!(shown["name"], "audit");
     assert_eq!(shown["topics"], json!(["shop.*"]));
 
@@ -409,7 +387,7 @@ fn subscriptions_are_created_shown_listed_updated_and_deleted() {
 
     let other = json!({"topics": ["*"], "endpoint": "http://127.0.0.1:9/x"});
     assert_eq!(subscribe(&app, "all-topics", &other).status, 201);
-    let list = get_ok(&app, "/events/subscriptions");
+    let list = app.get_json("/events/subscriptions");
     let names: Vec<&str> = list["subscriptions"]
         .as_array()
         .unwrap()
@@ -455,11 +433,11 @@ fn a_topic_created_after_a_subscription_gets_a_cursor_from_its_start() {
         json!({"topics": ["late.*"], "endpoint": "http://127.0.0.1:9/hook", "from": "latest"});
     assert_eq!(subscribe(&app, "late", &body).status, 201);
     assert_eq!(
-        get_ok(&app, "/events/subscriptions/late")["cursors"],
+        app.get_json("/events/subscriptions/late")["cursors"],
         json!([])
     );
-    publish(&app, "late.topic", &events(&["a", "b"]));
-    let view = get_ok(&app, "/events/subscriptions/late");
+    app.publish_events("late.topic", &events(&["a", "b"]));
+    let view = app.get_json("/events/subscriptions/late");
     assert_eq!(view["cursors"][0]["topic"], "late.topic");
     assert_eq!(view["cursors"][0]["head"], 2);
     // Every event of a topic younger than the subscription is due, whatever "from" says.
@@ -546,17 +524,13 @@ fn delivery_after_publish_needs_no_dispatch() {
     let app = start();
     let upstream = UpstreamServer::start();
     // A backlog published before the subscription is delivered right after the PUT.
-    publish(&app, "push", &events(&["old"]));
+    app.publish_events("push", &events(&["old"]));
     let body = json!({"topics": ["push"], "endpoint": format!("{}/hooks/events", upstream.url())});
     assert_eq!(subscribe(&app, "pusher", &body).status, 201);
-    wait_for(Duration::from_secs(2), "the backlog", || {
-        (received_ids(&upstream) == ["old"]).then_some(())
-    });
+    assert_eq!(received_at_least(&upstream, 1), ["old"]);
     // A new event is pushed right after its publish.
-    publish(&app, "push", &events(&["new"]));
-    wait_for(Duration::from_secs(2), "the new event", || {
-        (received_ids(&upstream).len() == 2).then_some(())
-    });
+    app.publish_events("push", &events(&["new"]));
+    received_at_least(&upstream, 2);
     let requests = upstream.requests();
     let delivery = &requests[1];
     assert_eq!(delivery.method, "POST");
@@ -571,9 +545,8 @@ fn delivery_after_publish_needs_no_dispatch() {
         serde_json::from_slice::<Value>(&delivery.body).unwrap(),
         event("new")
     );
-    let view = wait_for(Duration::from_secs(2), "the cursor at the head", || {
-        let view = get_ok(&app, "/events/subscriptions/pusher");
-        (view["lag"] == 0).then_some(view)
+    let view = subscription_where(&app, "pusher", PUSH_DEADLINE, "no lag", false, |v| {
+        v["lag"] == 0
     });
     assert_eq!(view["cursors"][0]["delivered"], 2);
 }
@@ -589,21 +562,20 @@ fn concurrent_publishers_leave_nothing_undelivered() {
             let app = &app;
             scope.spawn(move || {
                 for i in 0..15 {
-                    publish(app, "busy", &events(&[&format!("w{writer}-{i}")]));
+                    app.publish_events("busy", &events(&[&format!("w{writer}-{i}")]));
                 }
             });
         }
     });
     // No dispatch: whoever held a lease re-checked the head after releasing it.
-    wait_for(Duration::from_secs(5), "every event", || {
-        (get_ok(&app, "/events/subscriptions/busy")["lag"] == 0).then_some(())
+    let deadline = Duration::from_secs(5);
+    subscription_where(&app, "busy", deadline, "every event", false, |v| {
+        v["lag"] == 0
     });
-    let log = get_ok(&app, "/events/busy?limit=1000");
-    let order: Vec<String> = log["events"]
-        .as_array()
-        .unwrap()
+    let order: Vec<String> = app
+        .event_log("busy")
         .iter()
-        .map(|e| e["event"]["id"].as_str().unwrap().to_owned())
+        .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(order.len(), 60);
     assert_eq!(last_seen_order(&received_ids(&upstream)), order);
@@ -615,18 +587,12 @@ fn a_subscriber_failing_three_times_then_recovering_gets_every_event_in_order() 
     let upstream = UpstreamServer::with_statuses(&[500, 500, 500]);
     let body = json!({"topics": ["flaky.*"], "endpoint": upstream.url()});
     assert_eq!(subscribe(&app, "flaky", &body).status, 201);
-    publish(&app, "flaky.orders", &events(&["a", "b", "c"]));
-    publish(&app, "flaky.orders", &events(&["d"]));
-    publish(&app, "flaky.orders", &events(&["e"]));
-    let view = wait_for(
-        Duration::from_secs(10),
-        "the subscriber to catch up",
-        || {
-            dispatch(&app);
-            let view = get_ok(&app, "/events/subscriptions/flaky");
-            (view["lag"] == 0).then_some(view)
-        },
-    );
+    app.publish_events("flaky.orders", &events(&["a", "b", "c"]));
+    app.publish_events("flaky.orders", &events(&["d"]));
+    app.publish_events("flaky.orders", &events(&["e"]));
+    let view = subscription_where(&app, "flaky", RETRY_DEADLINE, "no lag", true, |v| {
+        v["lag"] == 0
+    });
     let ids = received_ids(&upstream);
     assert_eq!(
         &ids[..3],
@@ -659,10 +625,9 @@ fn a_failing_subscriber_shows_its_retry_state() {
     ]);
     let body = json!({"topics": ["slow"], "endpoint": upstream.url()});
     assert_eq!(subscribe(&app_slow, "slow", &body).status, 201);
-    publish(&app_slow, "slow", &events(&["a"]));
-    let view = wait_for(Duration::from_secs(2), "the first failure", || {
-        let view = get_ok(&app_slow, "/events/subscriptions/slow");
-        (view["cursors"][0]["attempts"] == 1).then_some(view)
+    app_slow.publish_events("slow", &events(&["a"]));
+    let view = subscription_where(&app_slow, "slow", PUSH_DEADLINE, "a failure", false, |v| {
+        v["cursors"][0]["attempts"] == 1
     });
     let cursor = &view["cursors"][0];
     assert!(
@@ -690,11 +655,9 @@ fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
     let upstream = UpstreamServer::with_statuses(&[500; 6]);
     let body = json!({"topics": ["dead"], "endpoint": upstream.url(), "max_attempts": 2});
     assert_eq!(subscribe(&app, "dead", &body).status, 201);
-    publish(&app, "dead", &events(&["a", "b", "c"]));
-    let view = wait_for(Duration::from_secs(10), "three dead letters", || {
-        dispatch(&app);
-        let view = get_ok(&app, "/events/subscriptions/dead");
-        (view["dead_letters"] == 3 && view["lag"] == 0).then_some(view)
+    app.publish_events("dead", &events(&["a", "b", "c"]));
+    let view = subscription_where(&app, "dead", RETRY_DEADLINE, "3 dead letters", true, |v| {
+        v["dead_letters"] == 3 && v["lag"] == 0
     });
     assert_eq!(view["cursors"][0]["delivered"], 3);
     assert!(
@@ -703,7 +666,7 @@ fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
     );
     assert_eq!(received_ids(&upstream), ["a", "a", "b", "b", "c", "c"]);
 
-    let letters = get_ok(&app, "/events/subscriptions/dead/dead-letters");
+    let letters = app.get_json("/events/subscriptions/dead/dead-letters");
     assert_eq!(letters["subscription"], "dead");
     assert_eq!(letters["total"], 3);
     let list = letters["dead_letters"].as_array().unwrap();
@@ -714,7 +677,7 @@ fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
     assert_eq!(list[0]["attempts"], 2);
     assert!(list[0]["error"].as_str().unwrap().contains("500"));
     assert!(list[0]["failed_at"].as_str().unwrap().ends_with('Z'));
-    let limited = get_ok(&app, "/events/subscriptions/dead/dead-letters?limit=1");
+    let limited = app.get_json("/events/subscriptions/dead/dead-letters?limit=1");
     assert_eq!(limited["dead_letters"].as_array().unwrap().len(), 1);
     assert_eq!(limited["total"], 3);
 
@@ -722,10 +685,10 @@ fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
     assert_eq!(replay.status, 200, "{}", replay.text());
     assert_eq!(replay.json(), json!({"replayed": 3, "remaining": 0}));
     assert_eq!(&received_ids(&upstream)[6..], ["a", "b", "c"]);
-    let letters = get_ok(&app, "/events/subscriptions/dead/dead-letters");
+    let letters = app.get_json("/events/subscriptions/dead/dead-letters");
     assert_eq!(letters["dead_letters"], json!([]));
     assert_eq!(
-        get_ok(&app, "/events/subscriptions/dead")["dead_letters"],
+        app.get_json("/events/subscriptions/dead")["dead_letters"],
         0
     );
 }
@@ -736,14 +699,13 @@ fn a_failed_replay_keeps_the_dead_letters() {
     let upstream = UpstreamServer::with_statuses(&[500; 10]);
     let body = json!({"topics": ["gone"], "endpoint": upstream.url(), "max_attempts": 1});
     assert_eq!(subscribe(&app, "gone", &body).status, 201);
-    publish(&app, "gone", &events(&["a", "b"]));
-    wait_for(Duration::from_secs(10), "two dead letters", || {
-        dispatch(&app);
-        (get_ok(&app, "/events/subscriptions/gone")["dead_letters"] == 2).then_some(())
+    app.publish_events("gone", &events(&["a", "b"]));
+    subscription_where(&app, "gone", RETRY_DEADLINE, "2 dead letters", true, |v| {
+        v["dead_letters"] == 2
     });
     let replay = app.post("/events/subscriptions/gone/dead-letters/replay", JSON, "");
     assert_eq!(replay.json(), json!({"replayed": 0, "remaining": 2}));
-    let letters = get_ok(&app, "/events/subscriptions/gone/dead-letters");
+    let letters = app.get_json("/events/subscriptions/gone/dead-letters");
     assert_eq!(
         letters["dead_letters"][0]["attempts"], 2,
         "the replay counts as an attempt"
@@ -757,10 +719,9 @@ fn an_endpoint_the_host_does_not_allow_is_reported() {
     let body =
         json!({"topics": ["denied"], "endpoint": "http://127.0.0.1:9/hook", "max_attempts": 1});
     assert_eq!(subscribe(&app, "denied", &body).status, 201);
-    publish(&app, "denied", &events(&["a"]));
-    let view = wait_for(Duration::from_secs(2), "the dead letter", || {
-        let view = get_ok(&app, "/events/subscriptions/denied");
-        (view["dead_letters"] == 1).then_some(view)
+    app.publish_events("denied", &events(&["a"]));
+    let view = subscription_where(&app, "denied", PUSH_DEADLINE, "a dead letter", false, |v| {
+        v["dead_letters"] == 1
     });
     let error = view["last_error"]
         .as_str()
@@ -774,8 +735,8 @@ fn an_endpoint_the_host_does_not_allow_is_reported() {
 #[test]
 fn the_bootstrap_subscription_exists_after_the_first_publish_and_a_delete_sticks() {
     let app = start();
-    publish(&app, "support.tickets", &events(&["t1"]));
-    let view = get_ok(&app, "/events/subscriptions/insights");
+    app.publish_events("support.tickets", &events(&["t1"]));
+    let view = app.get_json("/events/subscriptions/insights");
     assert_eq!(view["topics"], json!(["support.*", "telemetry.*"]));
     assert_eq!(
         view["endpoint"],
@@ -784,7 +745,7 @@ fn the_bootstrap_subscription_exists_after_the_first_publish_and_a_delete_sticks
     assert_eq!(view["cursors"][0]["topic"], "support.tickets");
     let deleted = app.request("DELETE", "/events/subscriptions/insights", &[], Vec::new());
     assert_eq!(deleted.status, 204);
-    publish(&app, "support.tickets", &events(&["t2"]));
+    app.publish_events("support.tickets", &events(&["t2"]));
     dispatch(&app);
     assert_error(
         &app.get("/events/subscriptions/insights"),
@@ -796,9 +757,9 @@ fn the_bootstrap_subscription_exists_after_the_first_publish_and_a_delete_sticks
 #[test]
 fn an_invalid_bootstrap_variable_is_ignored() {
     let app = TestApp::start_main_app_with(&["--variable", "bootstrap_subscriptions=[{not json"]);
-    assert_eq!(publish(&app, "support.tickets", &events(&["t1"])), [1]);
+    assert_eq!(app.publish_events("support.tickets", &events(&["t1"])), [1]);
     assert_eq!(
-        get_ok(&app, "/events/subscriptions"),
+        app.get_json("/events/subscriptions"),
         json!({"subscriptions": []})
     );
     assert_eq!(dispatch(&app)["delivered"], 0);

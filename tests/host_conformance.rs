@@ -1408,8 +1408,11 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
 // ---------------------------------------------------------------------------
 // Metrics (host-only: `--metrics-listen`)
 
-/// One scrape of `/metrics`: sample lines as (name, labels, value).
-struct Scrape(Vec<(String, Vec<(String, String)>, f64)>);
+/// A sample line of `/metrics`: (name, labels, value).
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// One scrape of `/metrics`: its sample lines.
+struct Scrape(Vec<Sample>);
 
 impl Scrape {
     fn parse(text: &str) -> Scrape {
@@ -1459,29 +1462,16 @@ impl Scrape {
     }
 }
 
-fn metrics_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-fn scrape(agent: &ureq::Agent, url: &str) -> Scrape {
-    let mut response = agent.get(url).call().expect("metrics answer");
-    assert_eq!(response.status(), 200);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+/// `GET url` of a metrics listener: an OpenMetrics text, parsed.
+fn scrape(url: &str) -> Scrape {
+    let response = integration_tests::http_get(url);
+    assert_eq!(response.status, 200, "{}", response.text());
+    let content_type = response.header("content-type").unwrap_or_default();
     assert!(
         content_type.starts_with("application/openmetrics-text"),
         "content-type {content_type:?}"
     );
-    let text = response.body_mut().read_to_string().expect("metrics body");
+    let text = response.text();
     assert!(text.ends_with("# EOF\n"), "{text}");
     Scrape::parse(&text)
 }
@@ -1506,9 +1496,8 @@ fn metrics_listener_counts_invocations_responses_traps_and_store_operations() {
         "{}",
         app.stderr()
     );
-    let agent = metrics_agent();
     let url = format!("{base}/metrics");
-    let before = scrape(&agent, &url);
+    let before = scrape(&url);
 
     // probe: a 200 (echo), a trap (500), a chained call to echo, one KV
     // set and get, one SQLite statement: 6 invocations, 5 of them 2xx.
@@ -1525,127 +1514,51 @@ fn metrics_listener_counts_invocations_responses_traps_and_store_operations() {
     // Not a component invocation: the router's own 404.
     assert_eq!(app.get("/nowhere").status, 404);
 
-    let after = scrape(&agent, &url);
+    let after = scrape(&url);
     let delta = |name: &str, labels: &[(&str, &str)]| {
         after.value(name, labels) - before.value(name, labels)
     };
-    let probe = [("component", "probe")];
-    let echo_component = [("component", "echo")];
-    let class = |component, class| [("component", component), ("class", class)];
-    let store = |kind, label, operation| {
-        [
+    // Per component: (component, `spin_component_<metric>`, response class, change).
+    for (component, metric, class, want) in [
+        ("probe", "invocations_total", None, 6.0),
+        ("probe", "responses_total", Some("2xx"), 5.0),
+        ("probe", "responses_total", Some("5xx"), 1.0),
+        ("probe", "responses_total", Some("4xx"), 0.0),
+        ("probe", "traps_total", None, 1.0),
+        ("probe", "duration_seconds_count", None, 6.0),
+        ("probe", "instantiation_seconds_count", None, 6.0),
+        ("echo", "invocations_total", None, 1.0),
+        ("echo", "responses_total", Some("2xx"), 1.0),
+        ("echo", "traps_total", None, 0.0),
+    ] {
+        let mut labels = vec![("component", component)];
+        labels.extend(class.map(|class| ("class", class)));
+        let name = format!("spin_component_{metric}");
+        assert_eq!(delta(&name, &labels), want, "{name} {labels:?}");
+    }
+    // The probe's store operations: (store kind, label, operation, change).
+    for (kind, label, operation, want) in [
+        ("key_value", "default", "open", 2.0),
+        ("key_value", "default", "set", 1.0),
+        ("key_value", "default", "get", 1.0),
+        ("key_value", "default", "delete", 0.0),
+        ("sqlite", "probe_db", "open", 1.0),
+        ("sqlite", "probe_db", "execute", 1.0),
+    ] {
+        let labels = [
             ("component", "probe"),
             ("store", kind),
             ("label", label),
             ("operation", operation),
-        ]
-    };
-    for (what, got, want) in [
-        (
-            "probe invocations",
-            delta("spin_component_invocations_total", &probe),
-            6.0,
-        ),
-        (
-            "probe 2xx",
-            delta("spin_component_responses_total", &class("probe", "2xx")),
-            5.0,
-        ),
-        (
-            "probe 5xx",
-            delta("spin_component_responses_total", &class("probe", "5xx")),
-            1.0,
-        ),
-        (
-            "probe 4xx",
-            delta("spin_component_responses_total", &class("probe", "4xx")),
-            0.0,
-        ),
-        (
-            "probe traps",
-            delta("spin_component_traps_total", &probe),
-            1.0,
-        ),
-        (
-            "probe durations",
-            delta("spin_component_duration_seconds_count", &probe),
-            6.0,
-        ),
-        (
-            "probe instantiations",
-            delta("spin_component_instantiation_seconds_count", &probe),
-            6.0,
-        ),
-        (
-            "chained echo invocations",
-            delta("spin_component_invocations_total", &echo_component),
-            1.0,
-        ),
-        (
-            "chained echo 2xx",
-            delta("spin_component_responses_total", &class("echo", "2xx")),
-            1.0,
-        ),
-        (
-            "echo traps",
-            delta("spin_component_traps_total", &echo_component),
-            0.0,
-        ),
-        (
-            "kv open",
-            delta(
-                "spin_store_operations_total",
-                &store("key_value", "default", "open"),
-            ),
-            2.0,
-        ),
-        (
-            "kv set",
-            delta(
-                "spin_store_operations_total",
-                &store("key_value", "default", "set"),
-            ),
-            1.0,
-        ),
-        (
-            "kv get",
-            delta(
-                "spin_store_operations_total",
-                &store("key_value", "default", "get"),
-            ),
-            1.0,
-        ),
-        (
-            "kv delete",
-            delta(
-                "spin_store_operations_total",
-                &store("key_value", "default", "delete"),
-            ),
-            0.0,
-        ),
-        (
-            "sqlite open",
-            delta(
-                "spin_store_operations_total",
-                &store("sqlite", "probe_db", "open"),
-            ),
-            1.0,
-        ),
-        (
-            "sqlite execute",
-            delta(
-                "spin_store_operations_total",
-                &store("sqlite", "probe_db", "execute"),
-            ),
-            1.0,
-        ),
-    ] {
-        assert_eq!(got, want, "{what}");
+        ];
+        let got = delta("spin_store_operations_total", &labels);
+        assert_eq!(got, want, "{kind} {label} {operation}");
     }
-    assert!(
-        delta("spin_component_duration_seconds_sum", &probe) > 0.0,
-        "duration sum moved"
+    let duration_sum = delta(
+        "spin_component_duration_seconds_sum",
+        &[("component", "probe")],
     );
+    assert!(duration_sum > 0.0, "duration sum moved");
     // Series of declared but unused stores exist from the start.
     assert!(after
         .0
@@ -1653,8 +1566,8 @@ fn metrics_listener_counts_invocations_responses_traps_and_store_operations() {
         .any(|(n, l, _)| n == "spin_store_operations_total"
             && l.iter().any(|(k, v)| k == "label" && v == "other")));
 
-    let other = agent.get(&format!("{base}/other")).call().expect("answer");
-    assert_eq!(other.status(), 404);
+    let other = integration_tests::http_get(&format!("{base}/other"));
+    assert_eq!(other.status, 404);
 }
 
 #[test]
@@ -1668,14 +1581,10 @@ fn metrics_listener_is_off_by_default() {
         "{}",
         app.stderr()
     );
-    let help = std::process::Command::new(
-        std::env::var_os("SPIN_HOST_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target/debug/spin-host")),
-    )
-    .args(["up", "--help"])
-    .output()
-    .expect("spin-host up --help");
+    let help = std::process::Command::new(integration_tests::server_binary())
+        .args(["up", "--help"])
+        .output()
+        .expect("spin-host up --help");
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("--metrics-listen"), "{help}");
 }

@@ -5,58 +5,56 @@
 #[path = "contract_check.rs"]
 mod contract_check;
 
-use std::collections::BTreeSet;
-
-use contract_check::{assert_other_methods_are_405, Contract};
-use integration_tests::TestApp;
+use contract_check::{
+    assert_health_fails_without_sqlite, assert_healthy, assert_serves_exactly, Contract,
+};
+use integration_tests::{TestApp, CE_JSON, JSON};
 use serde_json::json;
 
-const JSON: &str = "application/json";
-const CLOUDEVENTS: &str = "application/cloudevents+json";
-
-fn operation(path: &str, method: &str) -> (String, String) {
-    (path.to_owned(), method.to_owned())
-}
+/// Every (method, path) the service answers.
+const SERVED: [(&str, &str); 7] = [
+    ("POST", "/insights/events"),
+    ("POST", "/insights/rebuild"),
+    ("GET", "/insights/support/customers/{id}"),
+    ("GET", "/insights/support/summary"),
+    ("GET", "/insights/telemetry/alerts"),
+    ("GET", "/insights/health"),
+    ("GET", "/insights/openapi.json"),
+];
 
 #[test]
 fn health_checks_the_services_own_store() {
     let app = TestApp::start_main_app();
-    let response = app.get("/insights/health");
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(response.header("content-type"), Some(JSON));
-    assert_eq!(
-        response.json(),
-        json!({"status": "ok", "service": "insights", "checks": {"sqlite": "ok"}})
-    );
-    let contract = Contract::fetch(&app, "insights");
-    contract.assert_fits("/insights/health", "GET", &response);
+    assert_healthy(&app, "insights", &["sqlite"]);
+}
+
+#[test]
+fn health_is_503_naming_the_check_when_the_database_cannot_be_opened() {
+    // A fresh app: the host keeps idle connections, which would still answer.
+    let app = TestApp::start_main_app();
+    assert_health_fails_without_sqlite(&app, "insights", "insights");
 }
 
 #[test]
 fn the_contract_lists_exactly_the_served_routes() {
     let app = TestApp::start_main_app();
     let contract = Contract::fetch(&app, "insights");
-    let expected = BTreeSet::from([
-        operation("/insights/events", "POST"),
-        operation("/insights/rebuild", "POST"),
-        operation("/insights/support/customers/{id}", "GET"),
-        operation("/insights/support/summary", "GET"),
-        operation("/insights/telemetry/alerts", "GET"),
-        operation("/insights/health", "GET"),
-        operation("/insights/openapi.json", "GET"),
-    ]);
-    assert_eq!(contract.operations(), expected);
-    assert_other_methods_are_405(&app, &contract, |path| path.replace("{id}", "c-1"));
+    // Empty bodies: each documented operation answers them with a documented status.
+    let concrete = |path: &str| path.replace("{id}", "c-1");
+    assert_serves_exactly(&app, &contract, &SERVED, concrete, |_, _| {
+        (JSON, Vec::new())
+    });
     // A customer called `health` is a customer, not the health check.
     let response = app.get("/insights/support/customers/health");
-    assert_eq!(response.status, 404, "{}", response.text());
-    contract.assert_fits("/insights/support/customers/{id}", "GET", &response);
+    contract.assert_answer("/insights/support/customers/{id}", "GET", 404, &response);
 }
 
 #[test]
 fn real_answers_fit_the_contract() {
     let app = TestApp::start_main_app();
     let contract = Contract::fetch(&app, "insights");
+    let events = "/insights/events";
+    let push = |media: &str, event: &serde_json::Value| app.post(events, media, event.to_string());
 
     let customer = json!({
         "specversion": "1.0", "id": "e-1", "source": "/support", "type": "support.customer.upserted",
@@ -65,67 +63,46 @@ fn real_answers_fit_the_contract() {
                               "phone": null, "version": 1}},
         "requestid": "r-1"
     });
-    let applied = app.post("/insights/events", CLOUDEVENTS, customer.to_string());
-    assert_eq!(applied.status, 200, "{}", applied.text());
-    assert_eq!(
-        contract.assert_fits("/insights/events", "POST", &applied)["status"],
-        "applied"
-    );
-    let duplicate = app.post("/insights/events", CLOUDEVENTS, customer.to_string());
-    assert_eq!(
-        contract.assert_fits("/insights/events", "POST", &duplicate)["status"],
-        "duplicate"
-    );
     let other = json!({"specversion": "1.0", "id": "e-2", "source": "/x", "type": "billing.paid"});
-    let ignored = app.post("/insights/events", JSON, other.to_string());
-    assert_eq!(
-        contract.assert_fits("/insights/events", "POST", &ignored)["status"],
-        "ignored"
-    );
     let alert = json!({
         "specversion": "1.0", "id": "e-3", "source": "/telemetry", "type": "telemetry.temperature.warning",
         "data": {"alert": {"id": 7, "sensor_id": "s-1", "state": "active", "reason": "above_max",
                            "celsius": 36.5, "threshold": 35.0, "raised_at": "2026-11-23T10:00:00Z",
                            "resolved_at": null, "last_celsius": 36.5}}
     });
-    assert_eq!(
-        app.post("/insights/events", CLOUDEVENTS, alert.to_string())
-            .status,
-        200
-    );
+    for (media, event, receipt) in [
+        (CE_JSON, &customer, "applied"),
+        (CE_JSON, &customer, "duplicate"),
+        (JSON, &other, "ignored"),
+        (CE_JSON, &alert, "applied"),
+    ] {
+        let answer = contract.assert_answer(events, "POST", 200, &push(media, event));
+        assert_eq!(answer["status"], receipt, "{event}");
+    }
     let poison = json!({"specversion": "1.0", "id": "e-4", "source": "/support",
                         "type": "support.ticket.opened", "data": {"nothing": 1}});
-    let refused = app.post("/insights/events", CLOUDEVENTS, poison.to_string());
-    assert_eq!(refused.status, 400);
-    contract.assert_fits("/insights/events", "POST", &refused);
-    let text = app.post("/insights/events", "text/plain", "hello");
-    assert_eq!(text.status, 415);
-    contract.assert_fits("/insights/events", "POST", &text);
+    contract.assert_answer(events, "POST", 400, &push(CE_JSON, &poison));
+    let text = app.post(events, "text/plain", "hello");
+    contract.assert_answer(events, "POST", 415, &text);
 
-    let view = app.get("/insights/support/customers/c-1");
-    assert_eq!(view.status, 200, "{}", view.text());
-    let view = contract.assert_fits("/insights/support/customers/{id}", "GET", &view);
-    assert_eq!(view["name"], "Ada");
+    let view = "/insights/support/customers/{id}";
+    let ada = app.get("/insights/support/customers/c-1");
+    let ada = contract.assert_answer(view, "GET", 200, &ada);
+    assert_eq!(ada["name"], "Ada");
     let unknown = app.get("/insights/support/customers/nobody");
-    assert_eq!(unknown.status, 404);
-    contract.assert_fits("/insights/support/customers/{id}", "GET", &unknown);
+    contract.assert_answer(view, "GET", 404, &unknown);
 
-    let summary = app.get("/insights/support/summary");
-    assert_eq!(summary.status, 200);
-    contract.assert_fits("/insights/support/summary", "GET", &summary);
-    let bad = app.get("/insights/support/summary?x=1");
-    assert_eq!(bad.status, 400);
-    contract.assert_fits("/insights/support/summary", "GET", &bad);
-
-    let alerts = app.get("/insights/telemetry/alerts?limit=10");
-    assert_eq!(alerts.status, 200);
-    let alerts = contract.assert_fits("/insights/telemetry/alerts", "GET", &alerts);
-    assert_eq!(alerts["alerts"][0]["id"], 7);
-    let bad = app.get("/insights/telemetry/alerts?limit=0");
-    assert_eq!(bad.status, 400);
-    contract.assert_fits("/insights/telemetry/alerts", "GET", &bad);
+    for (query, status) in [("", 200), ("?x=1", 400)] {
+        let summary = app.get(&format!("/insights/support/summary{query}"));
+        contract.assert_answer("/insights/support/summary", "GET", status, &summary);
+    }
+    let alerts = "/insights/telemetry/alerts";
+    let active = app.get("/insights/telemetry/alerts?limit=10");
+    let active = contract.assert_answer(alerts, "GET", 200, &active);
+    assert_eq!(active["alerts"][0]["id"], 7);
+    let refused = app.get("/insights/telemetry/alerts?limit=0");
+    contract.assert_answer(alerts, "GET", 400, &refused);
 
     let rebuilt = app.post("/insights/rebuild", JSON, Vec::new());
-    assert_eq!(rebuilt.status, 200, "{}", rebuilt.text());
-    contract.assert_fits("/insights/rebuild", "POST", &rebuilt);
+    contract.assert_answer("/insights/rebuild", "POST", 200, &rebuilt);
 }

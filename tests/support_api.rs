@@ -6,12 +6,9 @@
 
 use std::collections::HashSet;
 use std::thread;
-use std::time::{Duration, Instant};
 
-use integration_tests::{TestApp, TestResponse};
+use integration_tests::{assert_error, assert_methods_not_allowed, TestApp, TestResponse, JSON};
 use serde_json::{json, Value};
-
-const JSON: &str = "application/json";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -21,14 +18,7 @@ fn customer(name: &str, tier: &str) -> Value {
 }
 
 fn put_customer(app: &TestApp, id: &str, body: &Value, headers: &[(&str, &str)]) -> TestResponse {
-    let mut all = vec![("content-type", JSON)];
-    all.extend_from_slice(headers);
-    app.request(
-        "PUT",
-        &format!("/support/customers/{id}"),
-        &all,
-        body.to_string(),
-    )
+    app.send_json("PUT", &format!("/support/customers/{id}"), headers, body)
 }
 
 /// Creates a customer, asserting it worked.
@@ -43,14 +33,8 @@ fn post_ticket(
     body: &Value,
     headers: &[(&str, &str)],
 ) -> TestResponse {
-    let mut all = vec![("content-type", JSON)];
-    all.extend_from_slice(headers);
-    app.request(
-        "POST",
-        &format!("/support/customers/{customer_id}/tickets"),
-        &all,
-        body.to_string(),
-    )
+    let path = format!("/support/customers/{customer_id}/tickets");
+    app.send_json("POST", &path, headers, body)
 }
 
 /// Opens a ticket, asserting it worked; returns its representation.
@@ -63,88 +47,18 @@ fn given_ticket(app: &TestApp, customer_id: &str, subject: &str) -> Value {
 fn patch_ticket(app: &TestApp, id: &Value, body: &Value, headers: &[(&str, &str)]) -> TestResponse {
     let mut all = vec![("content-type", "application/merge-patch+json")];
     all.extend_from_slice(headers);
-    app.request(
-        "PATCH",
-        &format!("/support/tickets/{id}"),
-        &all,
-        body.to_string(),
-    )
-}
-
-/// A successful GET's JSON.
-fn get_json(app: &TestApp, path: &str) -> Value {
-    let response = app.get(path);
-    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
-    response.json()
-}
-
-/// Asserts an error status and a JSON `{"message": ...}` containing every one of `words`.
-fn assert_error(response: &TestResponse, status: u16, words: &[&str]) {
-    assert_eq!(response.status, status, "body: {}", response.text());
-    assert_eq!(response.header("content-type"), Some(JSON));
-    let message = response.json()["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no message in {}", response.text()))
-        .to_owned();
-    for word in words {
-        assert!(
-            message.contains(word),
-            "{message:?} should mention {word:?}"
-        );
-    }
+    app.send_json("PATCH", &format!("/support/tickets/{id}"), &all, body)
 }
 
 fn pending(app: &TestApp) -> i64 {
-    get_json(app, "/support/outbox")["pending"]
+    app.get_json("/support/outbox")["pending"]
         .as_i64()
         .expect("pending count")
 }
 
-/// The events of a topic's log (offset order).
-fn event_log(app: &TestApp, topic: &str) -> Vec<Value> {
-    let log = get_json(app, &format!("/events/{topic}?after=0&limit=1000"));
-    log["events"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no events array in {log}"))
-        .iter()
-        .map(|entry| entry["event"].clone())
-        .collect()
-}
-
 /// Events of a topic in the log, or 0 if the events service cannot say.
-fn event_count_or_zero(app: &TestApp, topic: &str) -> i64 {
-    let response = app.get(&format!("/events/{topic}?after=0&limit=1000"));
-    if response.status != 200 {
-        return 0;
-    }
-    response.json()["events"]
-        .as_array()
-        .map_or(0, |events| events.len() as i64)
-}
-
-/// Polls a topic's log until it holds at least `count` events (forwarding is inline, so this is
-/// normally at once); panics with what it has at the deadline.
-fn wait_for_events(app: &TestApp, topic: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let response = app.get(&format!("/events/{topic}?after=0&limit=1000"));
-        if response.status == 200 {
-            let events: Vec<Value> = response.json()["events"]
-                .as_array()
-                .map(|a| a.iter().map(|e| e["event"].clone()).collect())
-                .unwrap_or_default();
-            if events.len() >= count {
-                return events;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic} does not have {count} events: {} {}",
-            response.status,
-            response.text()
-        );
-        thread::sleep(Duration::from_millis(25));
-    }
+fn event_count_or_zero(app: &TestApp, topic: &str) -> usize {
+    app.try_event_log(topic).map_or(0, |events| events.len())
 }
 
 /// Every ticket id of a listing, walking it page by page with `limit`.
@@ -156,7 +70,7 @@ fn walk_pages(app: &TestApp, filter: &str, limit: usize) -> Vec<i64> {
         if let Some(cursor) = &cursor {
             path.push_str(&format!("&cursor={cursor}"));
         }
-        let page = get_json(app, &path);
+        let page = app.get_json(&path);
         let tickets = page["tickets"].as_array().expect("tickets array");
         assert!(tickets.len() <= limit, "{page}");
         ids.extend(tickets.iter().map(|t| t["id"].as_i64().unwrap()));
@@ -224,7 +138,7 @@ fn customers_are_created_then_updated_with_versions_and_etags() {
     assert_eq!(same.status, 200);
     assert_eq!(same.header("etag"), Some("\"2\""));
     assert_eq!(same.json(), updated);
-    assert_eq!(get_json(&app, "/support/customers/cust-1")["version"], 2);
+    assert_eq!(app.get_json("/support/customers/cust-1")["version"], 2);
 }
 
 #[test]
@@ -324,7 +238,8 @@ fn a_stale_if_match_changes_nothing() {
         (json!("Second"), json!("pro"), json!(2))
     );
     // One event per change, none for the refused write.
-    let versions: Vec<Value> = event_log(&app, "support.customers")
+    let versions: Vec<Value> = app
+        .event_log("support.customers")
         .iter()
         .map(|e| e["data"]["customer"]["version"].clone())
         .collect();
@@ -349,7 +264,7 @@ fn a_stale_if_match_changes_nothing() {
         412,
         &["already exists"],
     );
-    assert_eq!(get_json(&app, "/support/customers/c1")["version"], 2);
+    assert_eq!(app.get_json("/support/customers/c1")["version"], 2);
     let created = put_customer(
         &app,
         "c3",
@@ -381,17 +296,16 @@ fn unknown_resources_are_404_and_wrong_methods_405() {
         &["999"],
     );
     assert_error(&app.get("/support/nothing"), 404, &["/support/nothing"]);
-    for (method, path, allow) in [
-        ("DELETE", "/support/customers/c1", "GET, PUT"),
-        ("GET", "/support/customers/c1/tickets", "POST"),
-        ("POST", "/support/tickets", "GET"),
-        ("PUT", "/support/tickets/1", "GET, PATCH"),
-        ("GET", "/support/outbox/flush", "POST"),
-    ] {
-        let response = app.request(method, path, &[], Vec::new());
-        assert_error(&response, 405, &[method]);
-        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
-    }
+    assert_methods_not_allowed(
+        &app,
+        &[
+            ("DELETE", "/support/customers/c1", "GET, PUT"),
+            ("GET", "/support/customers/c1/tickets", "POST"),
+            ("POST", "/support/tickets", "GET"),
+            ("PUT", "/support/tickets/1", "GET, PATCH"),
+            ("GET", "/support/outbox/flush", "POST"),
+        ],
+    );
     // Nothing has been written, so nothing waits in the outbox.
     assert_eq!(pending(&app), 0);
 }
@@ -450,7 +364,7 @@ fn tickets_are_opened_read_and_shown_on_their_customer() {
     assert_eq!(pending.status, 200, "{}", pending.text());
     let resolved = patch_ticket(&app, &json!(ids[2]), &json!({ "status": "resolved" }), &[]);
     assert_eq!(resolved.status, 200, "{}", resolved.text());
-    let details = get_json(&app, "/support/customers/c1");
+    let details = app.get_json("/support/customers/c1");
     assert_eq!(details["open_tickets"], 5);
     let recent: Vec<i64> = details["recent_tickets"]
         .as_array()
@@ -503,7 +417,7 @@ fn invalid_tickets_are_refused_naming_the_problem() {
         415,
         &["content-type"],
     );
-    assert_eq!(get_json(&app, "/support/tickets")["tickets"], json!([]));
+    assert_eq!(app.get_json("/support/tickets")["tickets"], json!([]));
 }
 
 #[test]
@@ -541,7 +455,7 @@ fn an_idempotent_retry_returns_the_first_result_and_creates_one_ticket() {
     let other = post_ticket(&app, "c1", &json!({ "subject": "Something else" }), &key);
     assert_error(&other, 422, &["refund-0001"]);
 
-    let listed = get_json(&app, "/support/tickets?customer=c1");
+    let listed = app.get_json("/support/tickets?customer=c1");
     assert_eq!(listed["tickets"].as_array().unwrap().len(), 1, "{listed}");
 
     // Keys are scoped to the customer: another customer's ticket with the same key is new.
@@ -584,7 +498,7 @@ fn concurrent_retries_with_one_key_create_exactly_one_ticket() {
         .filter(|r| r.header("idempotent-replayed") == Some("true"))
         .count();
     assert_eq!(replayed, responses.len() - 1, "exactly one created it");
-    let listed = get_json(&app, "/support/tickets?customer=c1");
+    let listed = app.get_json("/support/tickets?customer=c1");
     assert_eq!(listed["tickets"].as_array().unwrap().len(), 1, "{listed}");
 }
 
@@ -633,7 +547,7 @@ fn ticket_statuses_follow_the_help_desk_rules() {
     );
     assert_error(&stale, 412, &["version 5"]);
     assert_eq!(
-        get_json(&app, &format!("/support/tickets/{id}"))["status"],
+        app.get_json(&format!("/support/tickets/{id}"))["status"],
         "open"
     );
     let matched = patch_ticket(
@@ -745,10 +659,10 @@ fn ticket_pages_walk_every_ticket_exactly_once_newest_first() {
     );
 
     // A ticket added while walking does not disturb the pages after the cursor.
-    let first = get_json(&app, "/support/tickets?limit=10");
+    let first = app.get_json("/support/tickets?limit=10");
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     given_ticket(&app, "c1", "Late");
-    let second = get_json(&app, &format!("/support/tickets?limit=10&cursor={cursor}"));
+    let second = app.get_json(&format!("/support/tickets?limit=10&cursor={cursor}"));
     let seen: Vec<i64> = [first, second]
         .iter()
         .flat_map(|page| page["tickets"].as_array().unwrap().clone())
@@ -758,7 +672,7 @@ fn ticket_pages_walk_every_ticket_exactly_once_newest_first() {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 20);
 
     // Default page size is 20.
-    let default_page = get_json(&app, "/support/tickets");
+    let default_page = app.get_json("/support/tickets");
     assert_eq!(default_page["tickets"].as_array().unwrap().len(), 20);
     assert!(default_page["next_cursor"].is_string());
 
@@ -817,7 +731,7 @@ fn every_change_is_published_once_with_its_snapshot() {
         &[("idempotency-key", "k")],
     );
 
-    let customers = wait_for_events(&app, "support.customers", 2);
+    let customers = app.wait_for_events("support.customers", 2, |_| true);
     assert_eq!(customers.len(), 2, "{customers:?}");
     for (event, version, name) in [
         (&customers[0], 1, "Ada Lovelace"),
@@ -847,7 +761,7 @@ fn every_change_is_published_once_with_its_snapshot() {
         }
     }
 
-    let tickets = wait_for_events(&app, "support.tickets", 4);
+    let tickets = app.wait_for_events("support.tickets", 4, |_| true);
     assert_eq!(tickets.len(), 4, "{tickets:?}");
     let types: Vec<&str> = tickets
         .iter()
@@ -933,7 +847,8 @@ fn concurrent_writers_publish_every_event_once_in_commit_order() {
     assert_eq!(created.len(), 64);
     // Forwarding is inline, taken in turns: when the last response is in, everything is out.
     assert_eq!(pending(&app), 0);
-    let published: Vec<i64> = event_log(&app, "support.tickets")
+    let published: Vec<i64> = app
+        .event_log("support.tickets")
         .iter()
         .map(|e| e["data"]["ticket"]["id"].as_i64().unwrap())
         .collect();
@@ -984,10 +899,10 @@ fn a_crash_between_commit_and_forward_loses_nothing() {
     assert_eq!(flushed.json(), json!({ "forwarded": 5, "pending": 0 }));
     assert_eq!(pending(&app), 0);
 
-    let customers = event_log(&app, "support.customers");
+    let customers = app.event_log("support.customers");
     assert_eq!(customers.len(), 1);
     assert_eq!(customers[0]["data"]["customer"]["id"], "c1");
-    let tickets = event_log(&app, "support.tickets");
+    let tickets = app.event_log("support.tickets");
     let summary: Vec<(Value, Value, Value)> = tickets
         .iter()
         .map(|e| {
@@ -1011,7 +926,7 @@ fn a_crash_between_commit_and_forward_loses_nothing() {
     // Flushing again publishes nothing twice.
     let again = app.post("/support/outbox/flush", JSON, "");
     assert_eq!(again.json(), json!({ "forwarded": 0, "pending": 0 }));
-    assert_eq!(event_log(&app, "support.tickets").len(), 4);
+    assert_eq!(app.event_log("support.tickets").len(), 4);
 }
 
 #[test]

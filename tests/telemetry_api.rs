@@ -8,49 +8,15 @@
 //!
 //! Needs the components built (`cargo xtask build`).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use integration_tests::{TestApp, TestResponse};
+use integration_tests::{
+    assert_error, assert_methods_not_allowed, now_millis, rfc3339, TestApp, TestResponse, JSON,
+};
 use serde_json::{json, Value};
 
-const JSON: &str = "application/json";
 const MINUTE: i64 = 60_000;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Milliseconds since the epoch as RFC 3339 UTC, as the service writes it: no fraction on whole
-/// seconds, else without trailing zeros (civil-from-days).
-fn rfc3339(millis: i64) -> String {
-    let days = millis.div_euclid(86_400_000);
-    let in_day = millis.rem_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let fraction = match in_day % 1000 {
-        0 => String::new(),
-        millis => format!(".{millis:03}").trim_end_matches('0').to_owned(),
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{fraction}Z",
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-    )
-}
 
 /// A base time 40 minutes ago, on a whole minute: readings at `base + k minutes` stay in the
 /// last hour and in the past for the length of a test.
@@ -74,7 +40,7 @@ fn series(sensor: &str, start: i64, values: &[f64]) -> Value {
 }
 
 fn ingest_raw(app: &TestApp, body: &Value) -> TestResponse {
-    app.post("/telemetry/readings", JSON, body.to_string())
+    app.post_json("/telemetry/readings", body)
 }
 
 /// Posts readings, asserting 202; returns the answer.
@@ -85,19 +51,12 @@ fn ingest(app: &TestApp, body: &Value) -> Value {
     response.json()
 }
 
-/// GETs `path`, asserting 200; returns the body.
-fn get_json(app: &TestApp, path: &str) -> Value {
-    let response = app.get(path);
-    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
-    response.json()
-}
-
 fn sensor(app: &TestApp, id: &str) -> Value {
-    get_json(app, &format!("/telemetry/sensors/{id}"))
+    app.get_json(&format!("/telemetry/sensors/{id}"))
 }
 
 fn alerts(app: &TestApp, query: &str) -> Vec<Value> {
-    get_json(app, &format!("/telemetry/alerts{query}"))["alerts"]
+    app.get_json(&format!("/telemetry/alerts{query}"))["alerts"]
         .as_array()
         .unwrap()
         .clone()
@@ -113,64 +72,17 @@ fn alert_states(answer: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Asserts an error status and a JSON `{"message"}` containing every one of `words`.
-fn assert_error(response: &TestResponse, status: u16, words: &[&str]) {
-    assert_eq!(response.status, status, "body: {}", response.text());
-    assert_eq!(response.header("content-type"), Some(JSON));
-    let message = response.json()["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no message in {}", response.text()))
-        .to_owned();
-    for word in words {
-        assert!(
-            message.contains(word),
-            "{message:?} should mention {word:?}"
-        );
-    }
-}
-
 fn put_rules(app: &TestApp, id: &str, body: &Value) -> TestResponse {
-    app.put(
-        &format!("/telemetry/sensors/{id}/rules"),
-        JSON,
-        body.to_string(),
-    )
+    app.put_json(&format!("/telemetry/sensors/{id}/rules"), body)
 }
 
-/// Polls `GET /events/telemetry.alerts?after=0` until it holds `count` events for `sensor`
-/// (the events service forwards asynchronously from the outbox's point of view); returns them.
+/// Waits until the event log's `telemetry.alerts` holds `count` events for `sensor` (an ingest
+/// forwards its events before it answers, so normally at once); returns them.
 fn wait_for_events(app: &TestApp, sensor: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
     let subject = format!("sensors/{sensor}");
-    loop {
-        let response = app.get("/events/telemetry.alerts?after=0&limit=1000");
-        let found: Vec<Value> = if response.status == 200 {
-            response.json()["events"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|entry| entry["event"].clone())
-                .filter(|event| event["subject"] == subject.as_str())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if found.len() >= count {
-            return found;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "expected {count} events for {sensor} on telemetry.alerts, found {}; last answer {} {}",
-                found.len(),
-                response.status,
-                response.text()
-            );
-        }
-        // Leftovers (if the first forward failed) go out on flush.
-        app.post("/telemetry/outbox/flush", JSON, "");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    app.wait_for_events("telemetry.alerts", count, |event| {
+        event["subject"] == subject.as_str()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,10 +302,7 @@ fn late_readings_are_stored_but_do_not_change_state_or_alerts() {
     assert_eq!(view["last_hour"]["count"], 2);
     assert_eq!(view["last_hour"]["max"], 50.0);
     let since = rfc3339(start);
-    let listed = get_json(
-        &app,
-        &format!("/telemetry/sensors/cellar/readings?since={since}"),
-    );
+    let listed = app.get_json(&format!("/telemetry/sensors/cellar/readings?since={since}"));
     let values: Vec<&Value> = listed["readings"]
         .as_array()
         .unwrap()
@@ -473,12 +382,12 @@ fn concurrent_hot_batches_for_one_sensor_raise_one_warning() {
 fn rules_default_until_set_and_put_keeps_defaults_for_omitted_fields() {
     let app = TestApp::start_main_app();
     let defaults = json!({"sensor_id": "fridge", "min_celsius": -10.0, "max_celsius": 35.0, "max_delta_per_minute": 5.0});
-    assert_eq!(get_json(&app, "/telemetry/sensors/fridge/rules"), defaults);
+    assert_eq!(app.get_json("/telemetry/sensors/fridge/rules"), defaults);
     let response = put_rules(&app, "fridge", &json!({"min_celsius": 2, "max_celsius": 8}));
     assert_eq!(response.status, 200, "{}", response.text());
     let effective = json!({"sensor_id": "fridge", "min_celsius": 2.0, "max_celsius": 8.0, "max_delta_per_minute": 5.0});
     assert_eq!(response.json(), effective);
-    assert_eq!(get_json(&app, "/telemetry/sensors/fridge/rules"), effective);
+    assert_eq!(app.get_json("/telemetry/sensors/fridge/rules"), effective);
     // PUT replaces: what is left out goes back to its default.
     let response = put_rules(&app, "fridge", &json!({"max_delta_per_minute": 0.5}));
     assert_eq!(response.json()["max_celsius"], 35.0);
@@ -509,7 +418,7 @@ fn invalid_rules_are_refused_and_change_nothing() {
     }
     assert_error(&app.put(path, JSON, "{"), 400, &["JSON"]);
     assert_error(&app.put(path, "text/plain", "{}"), 415, &["content-type"]);
-    assert_eq!(get_json(&app, path)["max_celsius"], 35.0);
+    assert_eq!(app.get_json(path)["max_celsius"], 35.0);
     assert_error(&app.get("/telemetry/sensors/vat"), 404, &["vat"]);
 }
 
@@ -579,24 +488,24 @@ fn readings_are_listed_since_a_time_oldest_first_with_a_limit() {
             .collect()
     };
     // Default: the last hour, ascending.
-    let answer = get_json(&app, &path(""));
+    let answer = app.get_json(&path(""));
     assert_eq!(values(&answer), [1.0, 2.0, 3.0, 4.0, 5.0]);
     assert_eq!(answer["readings"][0]["at"], rfc3339(start));
     let since = rfc3339(start + 2 * MINUTE);
     assert_eq!(
-        values(&get_json(&app, &path(&format!("?since={since}")))),
+        values(&app.get_json(&path(&format!("?since={since}")))),
         [3.0, 4.0, 5.0]
     );
     assert_eq!(
-        values(&get_json(&app, &path(&format!("?since={since}&limit=2")))),
+        values(&app.get_json(&path(&format!("?since={since}&limit=2")))),
         [3.0, 4.0]
     );
     // Offsets are accepted (`+` encoded).
-    let answer = get_json(&app, &path("?since=2000-01-01T01:00:00%2B01:00&limit=1"));
+    let answer = app.get_json(&path("?since=2000-01-01T01:00:00%2B01:00&limit=1"));
     assert_eq!(values(&answer), [1.0]);
     assert_eq!(answer["since"], "2000-01-01T00:00:00Z");
     assert_eq!(
-        get_json(&app, "/telemetry/sensors/unknown/readings")["readings"],
+        app.get_json("/telemetry/sensors/unknown/readings")["readings"],
         json!([])
     );
     assert_error(&app.get(&path("?since=tuesday")), 400, &["since"]);
@@ -661,19 +570,17 @@ fn unknown_paths_wrong_methods_and_bad_bodies_are_refused() {
     ] {
         assert_error(&app.get(path), 404, &["no such"]);
     }
-    let cases = [
-        ("GET", "/telemetry/readings", "POST"),
-        ("DELETE", "/telemetry/sensors/a/rules", "GET, PUT"),
-        ("POST", "/telemetry/sensors/a", "GET"),
-        ("PUT", "/telemetry/alerts", "GET"),
-        ("GET", "/telemetry/outbox/flush", "POST"),
-        ("POST", "/telemetry/outbox", "GET"),
-    ];
-    for (method, path, allow) in cases {
-        let response = app.request(method, path, &[], Vec::new());
-        assert_error(&response, 405, &[method]);
-        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
-    }
+    assert_methods_not_allowed(
+        &app,
+        &[
+            ("GET", "/telemetry/readings", "POST"),
+            ("DELETE", "/telemetry/sensors/a/rules", "GET, PUT"),
+            ("POST", "/telemetry/sensors/a", "GET"),
+            ("PUT", "/telemetry/alerts", "GET"),
+            ("GET", "/telemetry/outbox/flush", "POST"),
+            ("POST", "/telemetry/outbox", "GET"),
+        ],
+    );
     let post = |content_type: &str, body: &str| {
         app.post("/telemetry/readings", content_type, body.to_owned())
     };
@@ -778,7 +685,7 @@ fn warning_and_recovered_events_reach_the_event_log() {
             "resolved_at": rfc3339(start + 4 * MINUTE), "last_celsius": 34.0
         }})
     );
-    assert_eq!(get_json(&app, "/telemetry/outbox"), json!({"pending": 0}));
+    assert_eq!(app.get_json("/telemetry/outbox"), json!({"pending": 0}));
 }
 
 #[test]
@@ -792,7 +699,7 @@ fn events_survive_an_unreachable_event_log_and_go_out_on_flush() {
         ["active"],
         "the ingest itself succeeds"
     );
-    assert_eq!(get_json(&app, "/telemetry/outbox"), json!({"pending": 1}));
+    assert_eq!(app.get_json("/telemetry/outbox"), json!({"pending": 1}));
     let flushed = app.post("/telemetry/outbox/flush", JSON, "");
     assert_eq!(flushed.status, 200, "{}", flushed.text());
     let report = flushed.json();
@@ -815,5 +722,5 @@ fn events_survive_an_unreachable_event_log_and_go_out_on_flush() {
     let events = wait_for_events(&app, "pump", 1);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["type"], "telemetry.temperature.warning");
-    assert_eq!(get_json(&app, "/telemetry/outbox"), json!({"pending": 0}));
+    assert_eq!(app.get_json("/telemetry/outbox"), json!({"pending": 0}));
 }

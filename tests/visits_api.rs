@@ -3,9 +3,7 @@
 //!
 //! Needs the component built: `cargo build --target wasm32-wasip2 --release -p visits`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use integration_tests::{TestApp, TestResponse};
+use integration_tests::{assert_error, civil_date, now_millis, TestApp};
 use serde_json::{json, Value};
 
 const SAMPLE_JSON: &str = include_str!("../components/visits/fixtures/sample.json");
@@ -27,25 +25,7 @@ fn row(event_id: &str, day: u32, count: u64) -> Value {
 
 /// The rows a GET returns, asserting it succeeded.
 fn rows(app: &TestApp, path: &str) -> Value {
-    let response = app.get(path);
-    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
-    response.json()
-}
-
-/// Asserts an error status and a JSON body `{"message": ...}` containing every one of `words`.
-fn assert_error(response: &TestResponse, status: u16, words: &[&str]) {
-    assert_eq!(response.status, status, "body: {}", response.text());
-    assert_eq!(response.header("content-type"), Some("application/json"));
-    let message = response.json()["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no message in {}", response.text()))
-        .to_owned();
-    for word in words {
-        assert!(
-            message.contains(word),
-            "{message:?} should mention {word:?}"
-        );
-    }
+    app.get_json(path)
 }
 
 fn event_324_rows() -> Value {
@@ -67,22 +47,9 @@ fn event_300_rows() -> Value {
     ])
 }
 
-/// Today's date in UTC as YYYYMMDD (civil-from-days, proleptic Gregorian).
+/// Today's date in UTC as YYYYMMDD.
 fn today_utc() -> u32 {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        / 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = civil_date(now_millis().div_euclid(86_400_000));
     (year * 10_000 + month * 100 + day) as u32
 }
 

@@ -8,7 +8,11 @@
 //! and server log, and kills its server (and the server's children) on drop.
 //!
 //! Helpers for the tests' other parties live here too: [`UpstreamServer`] (a
-//! loopback HTTP server for outbound requests) and [`RedisServer`].
+//! loopback HTTP server for outbound requests) and [`RedisServer`]; and what the
+//! service tests share: [`eventually`] (the only way a test waits), JSON requests
+//! ([`TestApp::get_json`], [`TestApp::send_json`]), [`assert_error`], the events
+//! service's log ([`TestApp::publish_events`], [`TestApp::event_log`]) and
+//! [`rfc3339`] timestamps.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -21,7 +25,16 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// The media type of the services' JSON bodies.
+pub const JSON: &str = "application/json";
+/// A structured-mode CloudEvent.
+pub const CE_JSON: &str = "application/cloudevents+json";
+/// A batch of CloudEvents.
+pub const CE_BATCH: &str = "application/cloudevents-batch+json";
 
 /// How long a server may take to become healthy (the first start compiles wasm).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -31,6 +44,10 @@ const HEALTH_PATH: &str = "/.well-known/spin/health";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts to start on a fresh port when the chosen one was taken meanwhile.
 const PORT_ATTEMPTS: usize = 3;
+/// The pause between two looks of [`eventually`].
+const EVENTUALLY_INTERVAL: Duration = Duration::from_millis(20);
+/// How long [`TestApp::wait_for_events`] waits for events to reach a log.
+const EVENT_LOG_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The repository root (the workspace holding `spin.toml`).
 pub fn repo_root() -> PathBuf {
@@ -65,6 +82,103 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1:0")
         .port()
+}
+
+/// Calls `check` until it gives `Ok`, pausing briefly between calls; panics at
+/// `limit` with `what` and the last observation (the last `Err`). The tests'
+/// only way to wait for something that happens in the background: never a
+/// fixed sleep.
+pub fn eventually<T>(
+    limit: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let mut last = String::new();
+    let found = poll(limit, EVENTUALLY_INTERVAL, || {
+        check().map_err(|seen| last = seen).ok()
+    });
+    found.unwrap_or_else(|| panic!("{what}: not within {limit:?}; last seen: {last}"))
+}
+
+/// Calls `check` every `interval` until it gives `Some`; `None` once `limit`
+/// has passed (`check` runs at least once, and once more at the deadline).
+fn poll<T>(limit: Duration, interval: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(interval);
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01
+/// (Howard Hinnant's civil-from-days, so the tests need no date crate).
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC, as the services write it: no
+/// fraction on whole seconds, else the milliseconds without trailing zeros.
+pub fn rfc3339(millis: i64) -> String {
+    let (year, month, day) = civil_date(millis.div_euclid(86_400_000));
+    let in_day = millis.rem_euclid(86_400_000);
+    let fraction = match in_day % 1000 {
+        0 => String::new(),
+        millis => format!(".{millis:03}").trim_end_matches('0').to_owned(),
+    };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{fraction}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+    )
+}
+
+/// Asserts an error answer: `status`, a JSON body, and a `message` that contains
+/// every one of `words`.
+pub fn assert_error(response: &TestResponse, status: u16, words: &[&str]) {
+    assert_eq!(response.status, status, "body: {}", response.text());
+    assert_eq!(response.header("content-type"), Some(JSON));
+    let message = response.json()["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {}", response.text()))
+        .to_owned();
+    for word in words {
+        assert!(
+            message.contains(word),
+            "{message:?} should mention {word:?}"
+        );
+    }
+}
+
+/// Asserts that each `(method, path, allow)` is refused with `405`, an error
+/// naming the method and `allow` listing the methods the path answers.
+pub fn assert_methods_not_allowed(app: &TestApp, cases: &[(&str, &str, &str)]) {
+    for &(method, path, allow) in cases {
+        let response = app.request(method, path, &[], Vec::new());
+        assert_error(&response, 405, &[method]);
+        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+    }
 }
 
 /// The main app's runtime config with every service's store in the test's temp dir.
@@ -152,6 +266,18 @@ impl TestApp {
         })
     }
 
+    /// Starts the repository's own app with loopback push subscribers allowed
+    /// (`subscriber_hosts`) and fast retries: for tests of the events service's
+    /// deliveries to an [`UpstreamServer`].
+    pub fn start_main_app_for_delivery() -> TestApp {
+        TestApp::start_main_app_with(&[
+            "--variable",
+            "subscriber_hosts=http://127.0.0.1:*",
+            "--variable",
+            "retry_base_ms=20",
+        ])
+    }
+
     /// Starts an app and waits until it is healthy; panics with the server's
     /// output if it is not.
     pub fn start(spec: AppSpec) -> TestApp {
@@ -216,6 +342,112 @@ impl TestApp {
         self.request("PUT", path, &[("content-type", content_type)], body)
     }
 
+    /// `GET path`, asserting `200` and a JSON body; returns the body.
+    pub fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path);
+        assert_eq!(response.status, 200, "GET {path}: {}", response.text());
+        assert_eq!(response.header("content-type"), Some(JSON), "GET {path}");
+        response.json()
+    }
+
+    /// Sends `body` as `application/json`, unless `headers` name another content-type.
+    pub fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> TestResponse {
+        let mut all = Vec::with_capacity(headers.len() + 1);
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            all.push(("content-type", JSON));
+        }
+        all.extend_from_slice(headers);
+        self.request(method, path, &all, body.to_string())
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send_json("POST", path, &[], body)
+    }
+
+    pub fn put_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send_json("PUT", path, &[], body)
+    }
+
+    /// Appends `events` to `topic` of the events service's log as one batch,
+    /// asserting `201`; returns their offsets.
+    pub fn publish_events(&self, topic: &str, events: &[Value]) -> Vec<u64> {
+        let body = Value::from(events.to_vec()).to_string();
+        let response = self.post(&format!("/events/{topic}"), CE_BATCH, body);
+        assert_eq!(
+            response.status,
+            201,
+            "POST /events/{topic}: {}",
+            response.text()
+        );
+        let answer = response.json();
+        assert_eq!(answer["topic"], topic, "{answer}");
+        answer["offsets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no offsets in {answer}"))
+            .iter()
+            .map(|offset| offset.as_u64().expect("offset"))
+            .collect()
+    }
+
+    /// The CloudEvents in the events service's log of `topic`
+    /// (`GET /events/{topic}?after=0`), in offset order; `Err` with the answer
+    /// if the service does not answer `200`.
+    pub fn try_event_log(&self, topic: &str) -> Result<Vec<Value>, String> {
+        let response = self.get(&format!("/events/{topic}?after=0&limit=1000"));
+        if response.status != 200 {
+            return Err(format!(
+                "GET /events/{topic}: {} {}",
+                response.status,
+                response.text()
+            ));
+        }
+        let log = response.json();
+        log["events"]
+            .as_array()
+            .map(|entries| entries.iter().map(|entry| entry["event"].clone()).collect())
+            .ok_or_else(|| format!("no events array in {log}"))
+    }
+
+    /// Like [`TestApp::try_event_log`], panicking if the log cannot be read.
+    pub fn event_log(&self, topic: &str) -> Vec<Value> {
+        self.try_event_log(topic).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Polls the log of `topic` until it holds at least `count` events that
+    /// `keep` selects; returns those.
+    pub fn wait_for_events(
+        &self,
+        topic: &str,
+        count: usize,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        eventually(
+            EVENT_LOG_TIMEOUT,
+            &format!("{count} events on {topic}"),
+            || {
+                let found: Vec<Value> = self
+                    .try_event_log(topic)?
+                    .into_iter()
+                    .filter(&keep)
+                    .collect();
+                if found.len() >= count {
+                    Ok(found)
+                } else {
+                    Err(format!("{} of them: {}", found.len(), Value::from(found)))
+                }
+            },
+        )
+    }
+
     /// Sends a request and reads the whole response; panics (with the server's
     /// output) if no HTTP response arrives within the request timeout.
     pub fn request(
@@ -265,18 +497,12 @@ impl TestApp {
 
     /// Waits up to `limit` for the server to exit; `None` if it is still running.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
         let child = self.child.as_mut()?;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let status = poll(limit, EVENTUALLY_INTERVAL, || {
+            child.try_wait().ok().flatten()
+        })?;
+        self.child = None;
+        Some(status)
     }
 
     /// Starts the server again with the same spec, state dir and runtime
@@ -382,22 +608,16 @@ impl TestApp {
     fn wait_healthy(&mut self) -> Result<(), Option<ExitStatus>> {
         let health_agent = new_agent(Duration::from_secs(2));
         let url = self.url(HEALTH_PATH);
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            let child = self.child.as_mut().expect("server running");
+        let child = self.child.as_mut().expect("server running");
+        poll(STARTUP_TIMEOUT, HEALTH_POLL_INTERVAL, || {
             if let Some(status) = child.try_wait().expect("poll server process") {
-                return Err(Some(status));
+                return Some(Err(Some(status)));
             }
-            if let Ok(response) = send(&health_agent, "GET", &url, &[], Vec::new()) {
-                if response.status == 200 {
-                    return Ok(());
-                }
-            }
-            if Instant::now() > deadline {
-                return Err(None);
-            }
-            thread::sleep(HEALTH_POLL_INTERVAL);
-        }
+            send(&health_agent, "GET", &url, &[], Vec::new())
+                .is_ok_and(|response| response.status == 200)
+                .then_some(Ok(()))
+        })
+        .unwrap_or(Err(None))
     }
 }
 
@@ -494,8 +714,16 @@ fn send(
     })
 }
 
-/// `$SPIN_BIN`, else `$SPIN_HOST_BIN`, else `<repo>/target/debug/spin-host`.
-fn server_binary() -> PathBuf {
+/// `GET url` on any server (e.g. a metrics listener, not the app); panics if no
+/// HTTP response arrives within the request timeout.
+pub fn http_get(url: &str) -> TestResponse {
+    send(&new_agent(REQUEST_TIMEOUT), "GET", url, &[], Vec::new())
+        .unwrap_or_else(|e| panic!("GET {url}: no HTTP response: {e}"))
+}
+
+/// The server the tests run: `$SPIN_BIN`, else `$SPIN_HOST_BIN`, else
+/// `<repo>/target/debug/spin-host`.
+pub fn server_binary() -> PathBuf {
     if let Some(spin) = std::env::var_os("SPIN_BIN") {
         return PathBuf::from(spin);
     }
@@ -757,20 +985,22 @@ impl RedisServer {
                      installed (e.g. `apt-get install redis-server`)"
                 )
             });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let ready = poll(Duration::from_secs(10), HEALTH_POLL_INTERVAL, || {
             if redis_answers_ping(port) {
-                return RedisServer { port, child };
+                return Some(Ok(()));
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("redis-server exited on startup ({status}); port {port} taken?");
+            child.try_wait().ok().flatten().map(Err)
+        });
+        match ready {
+            Some(Ok(())) => RedisServer { port, child },
+            Some(Err(status)) => {
+                panic!("redis-server exited on startup ({status}); port {port} taken?")
             }
-            if Instant::now() > deadline {
+            None => {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!("redis-server did not answer PING on port {port} within 10 s");
             }
-            thread::sleep(HEALTH_POLL_INTERVAL);
         }
     }
 

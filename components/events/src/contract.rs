@@ -1,18 +1,20 @@
 //! The service's contract: the OpenAPI 3.1 document served at `GET /events/openapi.json`.
 //!
 //! It is generated (with `utoipa`) from the types the service really reads and writes: the
-//! views of `store`, the answers below, the CloudEvent envelope and the subscription body. Limits
-//! and patterns come from the constants and rules in `domain`, so they cannot drift from the
-//! checks; the unit tests below compare each pattern with the check it describes and each
+//! views of `store`, the answers below, the CloudEvent envelope and the subscription body; the
+//! health report and the error body are the ones every service shares (`service_kit::contract`).
+//! Limits and patterns come from the constants and rules in `domain`, so they cannot drift from
+//! the checks; the unit tests below compare each pattern with the check it describes and each
 //! documented route and method with `route`.
 //!
 //! Every `pub fn` with `#[utoipa::path]` below is an operation descriptor: it holds no code, only
-//! the operation's parameters, body and every status the service answers it with. `lib.rs` serves
-//! them.
+//! the operation's parameters, body and the statuses the service answers it with; the `500` of
+//! every operation on the database is added by `StorageErrors`. `lib.rs` serves them.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
+use service_kit::contract::{ErrorBody, Health, StorageErrors};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat,
     SchemaType, Type,
@@ -26,14 +28,8 @@ use crate::domain::{
 };
 use crate::store::{DeadLetterView, LoggedEvent, SubscriptionView, TopicView};
 
-/// The service name: the first path segment of every route.
-pub const SERVICE: &str = "events";
-
-/// The OpenAPI document of the service, as JSON.
-pub fn document() -> String {
-    // Serialising our own document cannot fail.
-    ApiDoc::openapi().to_json().unwrap_or_default()
-}
+/// Every operation but these two uses the database, so can answer `500 storage error`.
+const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_document"]);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,7 +55,10 @@ pub fn document() -> String {
         CloudEventBatch,
         AfterOffset,
         ReadLimit,
+        ErrorBody,
+        Health,
     )),
+    modifiers(&STORAGE_ERRORS),
     tags(
         (name = "log", description = "Topics: append and read CloudEvents"),
         (name = "subscriptions", description = "Push subscriptions, their delivery and dead letters"),
@@ -70,13 +69,6 @@ pub struct ApiDoc;
 
 // ---------------------------------------------------------------------------------------------
 // The answers
-
-/// The body of every 4xx and 5xx answer (written by `service_kit::ApiError`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What is wrong with the request (a 5xx says only what kind of failure it was).
-    pub message: String,
-}
 
 /// The answer of `GET /events/topics`.
 #[derive(Serialize, ToSchema)]
@@ -148,53 +140,6 @@ pub struct ReplayReport {
     /// Dead letters left.
     #[schema(minimum = 0)]
     pub remaining: i64,
-}
-
-/// Whether the service can serve: `ok`, or `failing` when one of its checks fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Ok,
-    Failing,
-}
-
-/// The service's own stores, each `ok` or the message of its failure.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthChecks {
-    /// The SQLite database `events` (`SELECT 1`).
-    pub sqlite: String,
-}
-
-/// The answer of `GET /events/health`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthReport {
-    pub status: HealthStatus,
-    /// Always `events`.
-    pub service: &'static str,
-    pub checks: HealthChecks,
-}
-
-impl HealthReport {
-    /// The report for the SQLite check's outcome.
-    pub fn new(sqlite: Result<(), String>) -> HealthReport {
-        let (status, sqlite) = match sqlite {
-            Ok(()) => (HealthStatus::Ok, "ok".to_owned()),
-            Err(message) => (HealthStatus::Failing, message),
-        };
-        HealthReport {
-            status,
-            service: SERVICE,
-            checks: HealthChecks { sqlite },
-        }
-    }
-
-    /// 200 when healthy, else 503.
-    pub fn status_code(&self) -> u16 {
-        match self.status {
-            HealthStatus::Ok => 200,
-            HealthStatus::Failing => 503,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,7 +416,6 @@ fn start_from() -> Schema {
     tag = "log",
     responses(
         (status = 200, description = "Every topic with its head, by name", body = TopicList),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn list_topics() {}
@@ -491,7 +435,6 @@ pub fn list_topics() {}
     responses(
         (status = 200, description = "The page", body = ReadPage),
         (status = 400, description = "The topic name is invalid or reserved, a parameter is out of range, or an unknown parameter is given", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn read_topic() {}
@@ -519,7 +462,6 @@ pub fn read_topic() {}
         (status = 400, description = "The topic name is invalid or reserved, the body is empty or not JSON, or an event is invalid (named with its index); nothing was appended", body = ErrorBody),
         (status = 413, description = "More than 500 events, or a body over 8 MiB", body = ErrorBody),
         (status = 415, description = "The content type is not JSON", body = ErrorBody),
-        (status = 500, description = "The database failed; nothing was appended", body = ErrorBody),
     )
 )]
 pub fn publish() {}
@@ -534,7 +476,6 @@ pub fn publish() {}
     tag = "subscriptions",
     responses(
         (status = 200, description = "What was done", body = DispatchReport),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn dispatch() {}
@@ -546,7 +487,6 @@ pub fn dispatch() {}
     tag = "subscriptions",
     responses(
         (status = 200, description = "Every subscription with its state, by name", body = SubscriptionList),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn list_subscriptions() {}
@@ -561,7 +501,6 @@ pub fn list_subscriptions() {}
         (status = 200, description = "The subscription with its cursors", body = SubscriptionView),
         (status = 400, description = "The name is invalid", body = ErrorBody),
         (status = 404, description = "No subscription has this name", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn get_subscription() {}
@@ -585,7 +524,6 @@ pub fn get_subscription() {}
         (status = 400, description = "The name or the body is invalid", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "The content type is not JSON", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn put_subscription() {}
@@ -602,7 +540,6 @@ pub fn put_subscription() {}
         (status = 204, description = "Deleted"),
         (status = 400, description = "The name is invalid", body = ErrorBody),
         (status = 404, description = "No subscription has this name", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn delete_subscription() {}
@@ -620,7 +557,6 @@ pub fn delete_subscription() {}
         (status = 200, description = "The count and the first dead letters, by topic and offset", body = DeadLetterPage),
         (status = 400, description = "The name is invalid, `limit` is out of range, or an unknown parameter is given", body = ErrorBody),
         (status = 404, description = "No subscription has this name", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn list_dead_letters() {}
@@ -638,7 +574,6 @@ pub fn list_dead_letters() {}
         (status = 200, description = "What was replayed and what is left", body = ReplayReport),
         (status = 400, description = "The name is invalid", body = ErrorBody),
         (status = 404, description = "No subscription has this name", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn replay_dead_letters() {}
@@ -651,9 +586,9 @@ pub fn replay_dead_letters() {}
     path = "/events/health",
     tag = "service",
     responses(
-        (status = 200, description = "Every check passed", body = HealthReport,
+        (status = 200, description = "Every check passed", body = Health,
             example = json!({"status": "ok", "service": "events", "checks": {"sqlite": "ok"}})),
-        (status = 503, description = "A check failed; its entry holds the failure's message", body = HealthReport),
+        (status = 503, description = "A check failed; its entry holds the failure's message", body = Health),
     )
 )]
 pub fn health() {}
@@ -708,6 +643,8 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use service_kit::contract::{operations, unresolved_refs};
+
     use crate::domain::{
         check_endpoint, check_subscription_name, check_topic, parse_publish, Pattern,
         SubscriptionSpec,
@@ -715,7 +652,7 @@ mod tests {
     use crate::route::{self, Resource};
 
     fn doc() -> Value {
-        serde_json::from_str(&document()).unwrap()
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
     }
 
     fn regex(pattern: &str) -> regex::Regex {
@@ -771,8 +708,6 @@ mod tests {
 
     #[test]
     fn every_route_is_documented_with_exactly_the_methods_it_answers() {
-        let doc = doc();
-        let paths = doc["paths"].as_object().unwrap();
         let concrete = [
             "/events/topics",
             "/events/dispatch",
@@ -787,51 +722,35 @@ mod tests {
         let mut served = BTreeSet::new();
         for path in concrete {
             let resource = route::resource(path).unwrap();
-            let documented_as = documented_path(&resource);
-            served.insert(documented_as);
-            let allowed: BTreeSet<String> = resource
-                .allow()
-                .split(", ")
-                .map(str::to_lowercase)
-                .collect();
-            let documented: BTreeSet<String> = paths[documented_as]
-                .as_object()
-                .unwrap_or_else(|| panic!("{documented_as} is not documented"))
-                .keys()
-                .cloned()
-                .collect();
-            assert_eq!(documented, allowed, "{documented_as}");
+            for method in resource.allow().split(", ") {
+                served.insert((documented_path(&resource).to_owned(), method.to_owned()));
+            }
         }
-        let documented: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
-        assert_eq!(documented, served);
+        assert_eq!(operations(&doc()), served);
     }
 
     #[test]
     fn every_reference_names_a_component() {
-        let doc = doc();
-        let text = doc.to_string();
-        let schemas = doc["components"]["schemas"].as_object().unwrap();
-        let prefix = "\"$ref\":\"#/components/schemas/";
-        for (at, _) in text.match_indices(prefix) {
-            let rest = &text[at + prefix.len()..];
-            let name = &rest[..rest.find('"').unwrap()];
-            assert!(schemas.contains_key(name), "{name}");
-        }
+        assert_eq!(unresolved_refs(&doc()), Vec::<String>::new());
     }
 
     #[test]
     fn every_error_is_documented_with_the_message_body() {
         let doc = doc();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                for (status, response) in operation["responses"].as_object().unwrap() {
-                    if status.starts_with('4') || status.starts_with('5') && status != "503" {
-                        assert_eq!(
-                            response["content"]["application/json"]["schema"]["$ref"],
-                            "#/components/schemas/ErrorBody",
-                            "{method} {path} {status}"
-                        );
-                    }
+        for (path, method) in operations(&doc) {
+            let responses = doc["paths"][&path][method.to_lowercase()]["responses"]
+                .as_object()
+                .unwrap();
+            // Every operation but health and this document uses the database.
+            let stored = !path.ends_with("/health") && !path.ends_with("/openapi.json");
+            assert_eq!(responses.contains_key("500"), stored, "{method} {path}");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') && status != "503" {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
                 }
             }
         }
@@ -1014,16 +933,20 @@ mod tests {
     }
 
     #[test]
-    fn health_reports_name_the_failing_check() {
-        let ok = serde_json::to_value(HealthReport::new(Ok(()))).unwrap();
+    fn health_answers_with_the_shared_report() {
+        let doc = doc();
+        let responses = &doc["paths"]["/events/health"]["get"]["responses"];
+        for status in ["200", "503"] {
+            assert_eq!(
+                responses[status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Health",
+                "{status}"
+            );
+        }
+        let healthy = Health::from_checks("events", vec![("sqlite", Ok(()))]);
         assert_eq!(
-            ok,
-            json!({"status": "ok", "service": "events", "checks": {"sqlite": "ok"}})
+            responses["200"]["content"]["application/json"]["example"],
+            serde_json::to_value(healthy).unwrap()
         );
-        let failing = HealthReport::new(Err("sqlite: AccessDenied".into()));
-        assert_eq!(failing.status_code(), 503);
-        let failing = serde_json::to_value(failing).unwrap();
-        assert_eq!(failing["status"], "failing");
-        assert_eq!(failing["checks"]["sqlite"], "sqlite: AccessDenied");
     }
 }

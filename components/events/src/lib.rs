@@ -46,14 +46,15 @@ pub mod store;
 use futures::SinkExt;
 use service_kit::api::{empty_response, json_response, ApiError, ApiResult};
 use service_kit::clock::now_millis;
+use service_kit::contract::{check_sqlite, document_response, Health};
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, OutgoingResponse, Response, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::sqlite::Connection;
+use utoipa::OpenApi;
 
 use crate::contract::{
-    DeadLetterPage, DispatchReport, HealthReport, Published, ReadPage, ReplayReport,
-    SubscriptionList, TopicList,
+    DeadLetterPage, DispatchReport, Published, ReadPage, ReplayReport, SubscriptionList, TopicList,
 };
 use crate::domain::{
     SubscriptionSpec, DEFAULT_READ_LIMIT, MAX_PUBLISH_BYTES, MAX_READ_LIMIT, MAX_SUBSCRIPTION_BYTES,
@@ -160,15 +161,12 @@ async fn serve(request: IncomingRequest) -> ApiResult<Answer> {
         }
         (Resource::DeadLetters(name), Method::Get) => dead_letters(name, &query),
         (Resource::Replay(name), Method::Post) => replay(name).await,
-        (Resource::Health, Method::Get) => Ok((health(), None)),
+        (Resource::Health, Method::Get) => {
+            let checks = vec![("sqlite", check_sqlite(store::LABEL))];
+            Ok((Health::from_checks(SERVICE, checks).into_response(), None))
+        }
         (Resource::OpenApi, Method::Get) => {
-            let document = contract::document().into_bytes();
-            let response = Response::builder()
-                .status(200)
-                .header("content-type", "application/json")
-                .body(document)
-                .build();
-            Ok((response, None))
+            Ok((document_response(&contract::ApiDoc::openapi()), None))
         }
         (resource, method) => Err(resource.refuse(&method.to_string())),
     }
@@ -274,14 +272,4 @@ async fn replay(name: &str) -> ApiResult<Answer> {
         remaining,
     };
     Ok((json_response(200, &body), None))
-}
-
-/// 200 when the service's own database answers, else 503 with the failure's message.
-fn health() -> Response {
-    let sqlite = store::check_health().map_err(|err| err.detail.unwrap_or(err.message));
-    if let Err(message) = &sqlite {
-        eprintln!("{SERVICE}: health check failed: {message}");
-    }
-    let report = HealthReport::new(sqlite);
-    json_response(report.status_code(), &report)
 }

@@ -77,12 +77,6 @@ pub fn open() -> Result<Connection, ApiError> {
     Ok(Connection::open(LABEL)?)
 }
 
-/// Opens the database and runs `SELECT 1` (no table needed): the health check.
-pub fn check_health() -> Result<(), ApiError> {
-    open()?.execute("SELECT 1", &[])?;
-    Ok(())
-}
-
 /// Runs `op`, creating the schema first if this is the database's first use.
 pub fn schema<T>(
     conn: &Connection,

@@ -23,12 +23,12 @@ use service_kit::request::{header, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
-use crate::contract::ErrorBody;
 use crate::event::{CloudEventInput, Decoded, EventReceipt, Receipt};
 use crate::projection::{AlertView, CustomerView, Summary};
 use crate::rebuild::RebuildReport;
 use crate::route::Resource;
 use crate::store::Outcome;
+use service_kit::contract::ErrorBody;
 
 pub const SERVICE: &str = "insights";
 /// Largest event body taken.

@@ -75,6 +75,30 @@ pub fn invalid(field: &str, problem: impl fmt::Display) -> SupportError {
     SupportError::Invalid(format!("{field}: {problem}"))
 }
 
+/// At most `max` characters.
+pub fn check_length(field: &str, text: &str, max: usize) -> Result<(), SupportError> {
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(invalid(
+            field,
+            format!("at most {max} characters, got {chars}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One line of text: not blank, at most `max` characters, no control characters.
+pub fn check_line(field: &str, text: &str, max: usize) -> Result<(), SupportError> {
+    if text.trim().is_empty() {
+        return Err(invalid(field, "must not be empty or blank"));
+    }
+    check_length(field, text, max)?;
+    if text.chars().any(char::is_control) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

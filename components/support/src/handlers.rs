@@ -10,7 +10,6 @@ use spin_sdk::http::Response;
 use spin_sdk::sqlite::Connection;
 use utoipa::ToSchema;
 
-use crate::contract::ErrorBody;
 use crate::customer::{self, Customer, CustomerBody, CustomerDetailView, CustomerView};
 use crate::error::SupportError;
 use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
@@ -23,6 +22,7 @@ use crate::store::{self, SavedResult, SCHEMA};
 use crate::ticket::{
     self, NewTicketBody, Status, Ticket, TicketPatchBody, TicketSummary, TicketView,
 };
+use service_kit::contract::ErrorBody;
 
 pub const SERVICE: &str = "support";
 /// How many of a customer's newest tickets its representation shows.

@@ -5,7 +5,7 @@ use serde_json::Value;
 use service_kit::clock::format_millis;
 use utoipa::ToSchema;
 
-use crate::error::{invalid, SupportError};
+use crate::error::{check_length, check_line, invalid, SupportError};
 
 pub const MAX_SUBJECT_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
@@ -120,26 +120,8 @@ pub struct NewTicket {
 pub fn parse_new_ticket(body: Value) -> Result<NewTicket, SupportError> {
     let body: NewTicketBody = serde_json::from_value(body)
         .map_err(|err| SupportError::Invalid(format!("invalid ticket: {err}")))?;
-    let subject_chars = body.subject.chars().count();
-    if body.subject.trim().is_empty() {
-        return Err(invalid("subject", "must not be empty or blank"));
-    }
-    if subject_chars > MAX_SUBJECT_CHARS {
-        return Err(invalid(
-            "subject",
-            format!("at most {MAX_SUBJECT_CHARS} characters, got {subject_chars}"),
-        ));
-    }
-    if body.subject.chars().any(char::is_control) {
-        return Err(invalid("subject", "must not contain control characters"));
-    }
-    let description_chars = body.description.chars().count();
-    if description_chars > MAX_DESCRIPTION_CHARS {
-        return Err(invalid(
-            "description",
-            format!("at most {MAX_DESCRIPTION_CHARS} characters, got {description_chars}"),
-        ));
-    }
+    check_line("subject", &body.subject, MAX_SUBJECT_CHARS)?;
+    check_length("description", &body.description, MAX_DESCRIPTION_CHARS)?;
     let priority = match body.priority.as_deref() {
         None => Priority::Normal,
         Some(text) => Priority::parse(text).ok_or_else(|| priority_error(text))?,

@@ -7,75 +7,15 @@
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use serde::Serialize;
-use service_kit::api::json_response;
+use service_kit::contract::{
+    check_key_value, check_sqlite, document_response, ErrorBody, Health, StorageErrors,
+};
 use spin_sdk::http::Response;
-use spin_sdk::key_value::Store;
-use spin_sdk::sqlite::Connection;
-use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::{ContentBuilder, Ref, RefOr};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::OpenApi;
 
+use crate::hot::KEY_VALUE_LABEL;
+use crate::store::DATABASE_LABEL;
 use crate::SERVICE;
-
-/// The labels of the service's own stores (a SQLite database and a key-value store).
-const STORE_LABEL: &str = "telemetry";
-
-/// The body of every 4xx and 5xx answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What is wrong (for a 5xx only a short phrase; the detail is logged).
-    pub message: String,
-}
-
-/// A health state: of the service, or of one of its checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthState {
-    Ok,
-    Failing,
-}
-
-/// What `GET /telemetry/health` checked.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthChecks {
-    /// The service's SQLite database (label `telemetry`) answers a query.
-    pub sqlite: HealthState,
-    /// The service's key-value store (label `telemetry`) answers a lookup.
-    pub key_value: HealthState,
-}
-
-/// `GET /telemetry/health`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// `ok` when every check is; `failing` names the failing checks in `checks`.
-    pub status: HealthState,
-    #[schema(example = "telemetry")]
-    pub service: &'static str,
-    pub checks: HealthChecks,
-}
-
-impl Health {
-    fn new(checks: HealthChecks) -> Health {
-        let status = if checks.sqlite == HealthState::Ok && checks.key_value == HealthState::Ok {
-            HealthState::Ok
-        } else {
-            HealthState::Failing
-        };
-        Health {
-            status,
-            service: SERVICE,
-            checks,
-        }
-    }
-
-    fn status_code(&self) -> u16 {
-        match self.status {
-            HealthState::Ok => 200,
-            HealthState::Failing => 503,
-        }
-    }
-}
 
 /// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.
 #[utoipa::path(
@@ -92,22 +32,11 @@ impl Health {
     )
 )]
 pub fn health() -> Response {
-    let sqlite = match Connection::open(STORE_LABEL).and_then(|c| c.execute("SELECT 1", &[])) {
-        Ok(_) => HealthState::Ok,
-        Err(err) => {
-            eprintln!("{SERVICE}: health: sqlite: {err:?}");
-            HealthState::Failing
-        }
-    };
-    let key_value = match Store::open(STORE_LABEL).and_then(|store| store.exists("health")) {
-        Ok(_) => HealthState::Ok,
-        Err(err) => {
-            eprintln!("{SERVICE}: health: key-value: {err:?}");
-            HealthState::Failing
-        }
-    };
-    let health = Health::new(HealthChecks { sqlite, key_value });
-    json_response(health.status_code(), &health)
+    let checks = vec![
+        ("sqlite", check_sqlite(DATABASE_LABEL)),
+        ("key_value", check_key_value(KEY_VALUE_LABEL)),
+    ];
+    Health::from_checks(SERVICE, checks).into_response()
 }
 
 /// `GET /telemetry/openapi.json`: this document.
@@ -123,7 +52,7 @@ pub fn health() -> Response {
     )
 )]
 pub fn openapi() -> Response {
-    json_response(200, &ApiDoc::openapi())
+    document_response(&ApiDoc::openapi())
 }
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
@@ -142,8 +71,8 @@ pub fn openapi() -> Response {
         health,
         openapi,
     ),
-    components(schemas(ErrorBody, crate::store::AlertFilter)),
-    modifiers(&ServerErrors),
+    components(schemas(ErrorBody, Health, crate::store::AlertFilter)),
+    modifiers(&STORAGE_ERRORS),
     tags(
         (name = "readings", description = "Ingesting temperature readings."),
         (name = "sensors", description = "Sensors: state, readings and rules."),
@@ -154,47 +83,8 @@ pub fn openapi() -> Response {
 )]
 pub struct ApiDoc;
 
-/// Operations that never use the store and so never answer 500.
-const NO_STORE: [&str; 2] = ["health", "openapi"];
-
-/// Every other operation can fail on its store: `500 {"message": "storage error"}`.
-struct ServerErrors;
-
-impl Modify for ServerErrors {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let id = operation.operation_id.as_deref().unwrap_or_default();
-                if NO_STORE.contains(&id) {
-                    continue;
-                }
-                let response = ResponseBuilder::new()
-                    .description(
-                        "The service's storage failed (`storage error`; details are logged).",
-                    )
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
-                            .build(),
-                    )
-                    .build();
-                operation
-                    .responses
-                    .responses
-                    .entry("500".to_owned())
-                    .or_insert(response.into());
-            }
-        }
-    }
-}
+/// `500 storage error` on every operation but these two, which never touch the stores.
+const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
 
 #[cfg(test)]
 mod tests {
@@ -202,23 +92,13 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::ApiError;
+    use service_kit::contract::{operations, unresolved_refs};
     use std::collections::BTreeSet;
 
     const NOW: i64 = 1_795_428_900_000; // 2026-11-23T10:15:00Z
 
     fn document() -> Value {
         serde_json::to_value(ApiDoc::openapi()).unwrap()
-    }
-
-    fn operations(doc: &Value) -> BTreeSet<(String, String)> {
-        let mut all = BTreeSet::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for method in item.as_object().unwrap().keys() {
-                all.insert((path.clone(), method.to_uppercase()));
-            }
-        }
-        all
     }
 
     fn concrete(path: &str) -> String {
@@ -288,68 +168,9 @@ mod tests {
         }
     }
 
-    /// Every `$ref` in `value`.
-    fn refs(value: &Value, found: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(target)) = map.get("$ref") {
-                    found.push(target.clone());
-                }
-                map.values().for_each(|v| refs(v, found));
-            }
-            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
-            _ => {}
-        }
-    }
-
     #[test]
     fn every_reference_resolves() {
-        let doc = document();
-        let mut found = Vec::new();
-        refs(&doc, &mut found);
-        assert!(!found.is_empty());
-        for target in found {
-            let pointer = target.strip_prefix('#').unwrap();
-            assert!(
-                doc.pointer(pointer).is_some(),
-                "{target} resolves to nothing"
-            );
-        }
-    }
-
-    #[test]
-    fn error_bodies_are_what_service_kit_sends() {
-        let response = ApiError::bad_request("nope").into_response(SERVICE);
-        let body: Value = serde_json::from_slice(response.body()).unwrap();
-        assert_eq!(
-            body,
-            serde_json::to_value(ErrorBody {
-                message: "nope".into()
-            })
-            .unwrap()
-        );
-    }
-
-    #[test]
-    fn health_answers_name_the_failing_check() {
-        let ok = Health::new(HealthChecks {
-            sqlite: HealthState::Ok,
-            key_value: HealthState::Ok,
-        });
-        assert_eq!(ok.status_code(), 200);
-        assert_eq!(
-            serde_json::to_value(&ok).unwrap(),
-            json!({"status": "ok", "service": "telemetry",
-                   "checks": {"sqlite": "ok", "key_value": "ok"}})
-        );
-        let failing = Health::new(HealthChecks {
-            sqlite: HealthState::Ok,
-            key_value: HealthState::Failing,
-        });
-        assert_eq!(failing.status_code(), 503);
-        let value = serde_json::to_value(&failing).unwrap();
-        assert_eq!(value["status"], "failing");
-        assert_eq!(value["checks"]["key_value"], "failing");
+        assert_eq!(unresolved_refs(&document()), Vec::<String>::new());
     }
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {

@@ -20,6 +20,9 @@ use spin_sdk::key_value::Store;
 use crate::engine::{Alert, HotState};
 use crate::rules::Rules;
 
+/// The label of the service's key-value store.
+pub const KEY_VALUE_LABEL: &str = "telemetry";
+
 /// The cached value.
 #[derive(Serialize, Deserialize)]
 struct Cached {
@@ -38,7 +41,7 @@ pub struct HotCache {
 
 impl HotCache {
     pub fn open() -> HotCache {
-        let store = Store::open("telemetry")
+        let store = Store::open(KEY_VALUE_LABEL)
             .map_err(|err| eprintln!("telemetry: hot state store unavailable: {err:?}"))
             .ok();
         HotCache { store }

@@ -31,7 +31,6 @@ use service_kit::{clock, outbox, ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
-use crate::contract::ErrorBody;
 use crate::hot::HotCache;
 use crate::reading::ReadingsBody;
 use crate::route::Resource;
@@ -40,6 +39,7 @@ use crate::store::AlertFilter;
 use crate::views::{
     AlertsView, FlushView, IngestView, OutboxView, ReadingsView, RulesView, SensorView,
 };
+use service_kit::contract::ErrorBody;
 
 pub const SERVICE: &str = "telemetry";
 /// Largest request body accepted.

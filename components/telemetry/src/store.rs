@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use service_kit::db::{self, col_int, col_real, col_text, exec, int, opt_int, real, text};
 use service_kit::{outbox, ApiError};
-use spin_sdk::sqlite::{Connection, Row, Value};
+use spin_sdk::sqlite::{Connection, QueryResult, Row, Value};
 
 use crate::engine::{Alert, HotState, Point, Reason};
 use crate::reading::Reading;
@@ -60,9 +60,12 @@ pub const SCHEMA: &[&str] = &[
     outbox::SCHEMA,
 ];
 
+/// The label of the service's SQLite database.
+pub const DATABASE_LABEL: &str = "telemetry";
+
 /// The service's database.
 pub fn open() -> Result<Connection, ApiError> {
-    Ok(Connection::open("telemetry")?)
+    Ok(Connection::open(DATABASE_LABEL)?)
 }
 
 /// Runs `op`, creating the schema first if it is missing.
@@ -278,15 +281,21 @@ fn alert(row: &Row<'_>) -> Alert {
 
 // --- sensors and their hot state -------------------------------------------------------------
 
-/// `(?,?,...)` with `n` placeholders.
-fn placeholders(n: usize) -> String {
-    let mut list = String::with_capacity(2 + n * 2);
-    list.push('(');
-    for i in 0..n {
-        list.push_str(if i == 0 { "?" } else { ",?" });
+/// Runs `select`, which ends in `WHERE <sensor id column> IN`, for these sensors.
+fn select_for_sensors(
+    conn: &Connection,
+    select: &str,
+    sensor_ids: &[&str],
+) -> Result<QueryResult, ApiError> {
+    let mut sql = String::with_capacity(select.len() + 3 + sensor_ids.len() * 2);
+    sql.push_str(select);
+    sql.push_str(" (");
+    for i in 0..sensor_ids.len() {
+        sql.push_str(if i == 0 { "?" } else { ",?" });
     }
-    list.push(')');
-    list
+    sql.push(')');
+    let params: Vec<Value> = sensor_ids.iter().map(|id| text(*id)).collect();
+    exec(conn, &sql, &params)
 }
 
 /// What the `sensors` table holds for one sensor.
@@ -304,12 +313,11 @@ pub fn sensor_rows(
     conn: &Connection,
     sensor_ids: &[&str],
 ) -> Result<HashMap<String, SensorRow>, ApiError> {
-    let sql = format!(
-        "SELECT sensor_id, version, plain, latest_at, latest_celsius FROM sensors WHERE sensor_id IN {}",
-        placeholders(sensor_ids.len())
-    );
-    let params: Vec<Value> = sensor_ids.iter().map(|id| text(*id)).collect();
-    let result = exec(conn, &sql, &params)?;
+    let result = select_for_sensors(
+        conn,
+        "SELECT sensor_id, version, plain, latest_at, latest_celsius FROM sensors WHERE sensor_id IN",
+        sensor_ids,
+    )?;
     let rows = result
         .rows()
         .map(|row| {
@@ -337,7 +345,8 @@ pub fn load_hot_states(
     conn: &Connection,
     sensor_ids: &[&str],
 ) -> Result<HashMap<String, HotState>, ApiError> {
-    let sql = format!(
+    let result = select_for_sensors(
+        conn,
         "SELECT s.sensor_id AS sensor_id, s.version AS version, s.latest_at AS latest_at,
              s.latest_celsius AS latest_celsius, r.min_celsius AS min_celsius,
              r.max_celsius AS max_celsius, r.max_delta_per_minute AS max_delta_per_minute,
@@ -347,11 +356,9 @@ pub fn load_hot_states(
          FROM sensors s
          LEFT JOIN rules r ON r.sensor_id = s.sensor_id
          LEFT JOIN alerts a ON a.sensor_id = s.sensor_id AND a.state = 'active'
-         WHERE s.sensor_id IN {}",
-        placeholders(sensor_ids.len())
-    );
-    let params: Vec<Value> = sensor_ids.iter().map(|id| text(*id)).collect();
-    let result = exec(conn, &sql, &params)?;
+         WHERE s.sensor_id IN",
+        sensor_ids,
+    )?;
     let states = result
         .rows()
         .map(|row| {

@@ -1,18 +1,20 @@
 //! The service's contract: the OpenAPI 3.1 document served at `GET /visits/openapi.json`.
 //!
 //! It is generated (with `utoipa`) from the types the service really reads and writes: the rows
-//! (`VisitRow`, `EventId`, `EventDay`), the bodies, the health report and the error body. Limits
-//! and patterns come from the constants in `domain` and `bulk`, so they cannot drift from the
-//! checks; the unit tests below check each pattern against the parser it describes and each
-//! documented route and method against `route`.
+//! (`VisitRow`, `EventId`, `EventDay`) and the bodies; the health report and the error body are
+//! the ones every service shares (`service_kit::contract`). Limits and patterns come from the
+//! constants in `domain` and `bulk`, so they cannot drift from the checks; the unit tests below
+//! check each pattern against the parser it describes and each documented route and method
+//! against `route`.
 //!
 //! Every `pub fn` with `#[utoipa::path]` below is an operation descriptor: it holds no code, only
-//! the operation's parameters, body and every status the service answers it with. `lib.rs` serves
-//! them.
+//! the operation's parameters, body and the statuses the service answers it with; the `500` of
+//! every operation on the database is added by `StorageErrors`. `lib.rs` serves them.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
+use service_kit::contract::{ErrorBody, Health, StorageErrors};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, Number, OpenApi, PartialSchema, ToSchema};
@@ -34,11 +36,8 @@ pub const CALENDAR_DAY: &str = concat!(
     "|(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)0229)"
 );
 
-/// The OpenAPI document of the service, as JSON.
-pub fn document() -> String {
-    // Serialising our own document cannot fail.
-    ApiDoc::openapi().to_json().unwrap_or_default()
-}
+/// Every operation but these two uses the database, so can answer `500 storage error`.
+const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_document"]);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -53,8 +52,8 @@ pub fn document() -> String {
         openapi_document,
         preflight_openapi_document,
     ),
-    components(schemas(BulkRow, DayText, EventId)),
-    modifiers(&OptionalBodies),
+    components(schemas(BulkRow, DayText, EventId, ErrorBody, Health)),
+    modifiers(&OptionalBodies, &STORAGE_ERRORS),
     tags((name = "visits", description = "Visit counts per event and day")),
 )]
 pub struct ApiDoc;
@@ -80,65 +79,11 @@ impl Modify for OptionalBodies {
 // ---------------------------------------------------------------------------------------------
 // The types on the wire
 
-/// The body of every 4xx and 5xx answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What is wrong with the request (a 5xx says only `storage error`).
-    pub message: String,
-}
-
 /// The answer to a bulk load.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Loaded {
     /// How many rows were set.
     pub loaded: usize,
-}
-
-/// Whether the service can serve: `ok`, or `failing` when one of its checks fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Ok,
-    Failing,
-}
-
-/// The service's own stores, each `ok` or the message of its failure.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthChecks {
-    /// The SQLite database `visits` (`SELECT 1`).
-    pub sqlite: String,
-}
-
-/// The answer of `GET /visits/health`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthReport {
-    pub status: HealthStatus,
-    /// Always `visits`.
-    pub service: &'static str,
-    pub checks: HealthChecks,
-}
-
-impl HealthReport {
-    /// The report for the SQLite check's outcome.
-    pub fn new(sqlite: Result<(), String>) -> HealthReport {
-        let (status, sqlite) = match sqlite {
-            Ok(()) => (HealthStatus::Ok, "ok".to_owned()),
-            Err(message) => (HealthStatus::Failing, message),
-        };
-        HealthReport {
-            status,
-            service: SERVICE,
-            checks: HealthChecks { sqlite },
-        }
-    }
-
-    /// 200 when healthy, else 503.
-    pub fn status_code(&self) -> u16 {
-        match self.status {
-            HealthStatus::Ok => 200,
-            HealthStatus::Failing => 503,
-        }
-    }
 }
 
 /// What `POST /visits/{event_id}` adds: either field or both (defaults: today, 1 visit).
@@ -343,7 +288,6 @@ fn csv_pattern() -> String {
         (status = 200, description = "The event's rows by day", body = Vec<VisitRow>),
         (status = 400, description = "A date is not a calendar date YYYYMMDD, is given twice, or startDate is after endDate", body = ErrorBody),
         (status = 404, description = "The event id is not 1 to 20 digits", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn read_event_visits() {}
@@ -365,7 +309,6 @@ pub fn read_event_visits() {}
         (status = 400, description = "The body is not such an object, a field is out of range, or the day's total would pass 2^53 - 1", body = ErrorBody),
         (status = 404, description = "The event id is not 1 to 20 digits", body = ErrorBody),
         (status = 413, description = "The body is over 4 MiB", body = ErrorBody),
-        (status = 500, description = "The database failed", body = ErrorBody),
     )
 )]
 pub fn add_event_visits() {}
@@ -390,7 +333,6 @@ pub fn add_event_visits() {}
         (status = 400, description = "A row is invalid (named with its index and field) or repeats another's day; nothing was written", body = ErrorBody),
         (status = 413, description = "More than 10,000 rows, or a body over 4 MiB", body = ErrorBody),
         (status = 415, description = "The content type is neither JSON nor text/csv", body = ErrorBody),
-        (status = 500, description = "The database failed; nothing was written", body = ErrorBody),
     )
 )]
 pub fn load_visits() {}
@@ -403,9 +345,9 @@ pub fn load_visits() {}
     path = "/visits/health",
     tag = "visits",
     responses(
-        (status = 200, description = "Every check passed", body = HealthReport,
+        (status = 200, description = "Every check passed", body = Health,
             example = json!({"status": "ok", "service": "visits", "checks": {"sqlite": "ok"}})),
-        (status = 503, description = "A check failed; its entry holds the failure's message", body = HealthReport),
+        (status = 503, description = "A check failed; its entry holds the failure's message", body = Health),
     )
 )]
 pub fn health() {}
@@ -470,12 +412,14 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use service_kit::contract::{operations, unresolved_refs};
+
     use crate::bulk::{parse_bulk, BulkFormat};
     use crate::domain::parse_day_range;
     use crate::route::{self, Resource};
 
     fn doc() -> Value {
-        serde_json::from_str(&document()).unwrap()
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
     }
 
     fn regex(pattern: &str) -> regex::Regex {
@@ -503,8 +447,6 @@ mod tests {
 
     #[test]
     fn every_route_is_documented_with_exactly_the_methods_it_answers() {
-        let doc = doc();
-        let paths = doc["paths"].as_object().unwrap();
         let mut served = BTreeSet::new();
         for concrete in [
             "/visits",
@@ -513,47 +455,41 @@ mod tests {
             "/visits/openapi.json",
         ] {
             let resource = route::resource(concrete).unwrap();
-            let path = sample_path(&resource);
-            served.insert(path);
-            let allowed: BTreeSet<String> = resource
-                .allowed_methods()
-                .split(", ")
-                .map(str::to_lowercase)
-                .collect();
-            let documented: BTreeSet<String> =
-                paths[path].as_object().unwrap().keys().cloned().collect();
-            assert_eq!(documented, allowed, "{path}");
+            for method in resource.allowed_methods().split(", ") {
+                served.insert((sample_path(&resource).to_owned(), method.to_owned()));
+            }
         }
-        let documented: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
-        assert_eq!(documented, served);
+        assert_eq!(operations(&doc()), served);
     }
 
     #[test]
     fn every_reference_names_a_component() {
-        let doc = doc();
-        let text = doc.to_string();
-        let schemas = doc["components"]["schemas"].as_object().unwrap();
-        let prefix = "\"$ref\":\"#/components/schemas/";
-        for (at, _) in text.match_indices(prefix) {
-            let rest = &text[at + prefix.len()..];
-            let name = &rest[..rest.find('"').unwrap()];
-            assert!(schemas.contains_key(name), "{name}");
-        }
+        assert_eq!(unresolved_refs(&doc()), Vec::<String>::new());
     }
 
     #[test]
     fn every_operation_documents_its_errors_with_the_message_body() {
         let doc = doc();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                for (status, response) in operation["responses"].as_object().unwrap() {
-                    if status.starts_with('4') || status == "500" {
-                        assert_eq!(
-                            response["content"]["application/json"]["schema"]["$ref"],
-                            "#/components/schemas/ErrorBody",
-                            "{method} {path} {status}"
-                        );
-                    }
+        for (path, method) in operations(&doc) {
+            let responses = doc["paths"][&path][method.to_lowercase()]["responses"]
+                .as_object()
+                .unwrap();
+            // The data operations use the database; preflights, health and this document do not.
+            let answers_500 = method != "OPTIONS"
+                && !path.ends_with("/health")
+                && !path.ends_with("/openapi.json");
+            assert_eq!(
+                responses.contains_key("500"),
+                answers_500,
+                "{method} {path}"
+            );
+            for (status, response) in responses {
+                if status.starts_with('4') || status == "500" {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
                 }
             }
         }
@@ -690,16 +626,20 @@ mod tests {
     }
 
     #[test]
-    fn health_reports_name_the_failing_check() {
-        let ok = serde_json::to_value(HealthReport::new(Ok(()))).unwrap();
+    fn health_answers_with_the_shared_report() {
+        let doc = doc();
+        let responses = &doc["paths"]["/visits/health"]["get"]["responses"];
+        for status in ["200", "503"] {
+            assert_eq!(
+                responses[status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Health",
+                "{status}"
+            );
+        }
+        let healthy = Health::from_checks(SERVICE, vec![("sqlite", Ok(()))]);
         assert_eq!(
-            ok,
-            serde_json::json!({"status": "ok", "service": "visits", "checks": {"sqlite": "ok"}})
+            responses["200"]["content"]["application/json"]["example"],
+            serde_json::to_value(healthy).unwrap()
         );
-        let failing = HealthReport::new(Err("AccessDenied".into()));
-        assert_eq!(failing.status_code(), 503);
-        let failing = serde_json::to_value(failing).unwrap();
-        assert_eq!(failing["status"], "failing");
-        assert_eq!(failing["checks"]["sqlite"], "AccessDenied");
     }
 }

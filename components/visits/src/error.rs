@@ -70,7 +70,7 @@ impl VisitsError {
 
 /// The JSON error body every endpoint uses.
 pub fn message_body(message: &str) -> Vec<u8> {
-    let body = crate::contract::ErrorBody {
+    let body = service_kit::contract::ErrorBody {
         message: message.to_owned(),
     };
     serde_json::to_vec(&body).expect("a JSON object of one string always serialises")

@@ -15,19 +15,18 @@ pub mod error;
 pub mod route;
 pub mod store;
 
-use futures::StreamExt;
+use service_kit::contract::{check_sqlite, Health};
+use service_kit::request::{self, header};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
+use utoipa::OpenApi;
 
 use crate::bulk::BulkFormat;
-use crate::contract::Loaded;
+use crate::contract::{ApiDoc, Loaded};
 use crate::domain::{EventDay, EventId, MAX_BODY_BYTES};
 use crate::error::VisitsError;
 use crate::route::Resource;
 use crate::store::{StoreError, VisitsStore};
-
-/// Most bytes of an oversized body read (and dropped) before answering 413.
-const MAX_DRAINED_BYTES: usize = 8 * MAX_BODY_BYTES;
 
 #[http_component]
 async fn handle_visits(request: IncomingRequest) -> Response {
@@ -62,9 +61,7 @@ async fn serve(
             load_visits(format, &body)
         }
         (Resource::Health, Method::Get) => Ok(health()),
-        (Resource::OpenApi, Method::Get) => {
-            Ok(response_with_body(200, contract::document().into_bytes()))
-        }
+        (Resource::OpenApi, Method::Get) => Ok(json_response(200, &ApiDoc::openapi())),
         (_, method) => Err(VisitsError::MethodNotAllowed {
             method: method.to_string(),
             allow: resource.allowed_methods(),
@@ -94,48 +91,20 @@ fn load_visits(format: BulkFormat, body: &[u8]) -> Result<Response, VisitsError>
 
 /// 200 when the service's own database answers, else 503 with the failure's message.
 fn health() -> Response {
-    let sqlite = store::check_health().map_err(|err| err.to_string());
-    if let Err(message) = &sqlite {
-        eprintln!("visits: health check failed: {message}");
-    }
-    let report = contract::HealthReport::new(sqlite);
-    json_response(report.status_code(), &report)
+    let checks = vec![("sqlite", check_sqlite(store::DATABASE_LABEL))];
+    let health = Health::from_checks(contract::SERVICE, checks);
+    json_response(health.status_code(), &health)
 }
 
-/// Reads the whole body, refusing more than `MAX_BODY_BYTES`. An oversized body is read on (and dropped)
-/// up to `MAX_DRAINED_BYTES`, so the client, still sending, gets to read the 413 instead of a broken pipe.
+/// Reads the whole body, refusing more than `MAX_BODY_BYTES` (an oversized one is drained first,
+/// so the client, still sending, gets to read the 413).
 async fn read_body(request: IncomingRequest) -> Result<Vec<u8>, VisitsError> {
-    let declared_length =
-        header(&request, "content-length").and_then(|length| length.trim().parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > MAX_DRAINED_BYTES as u64) {
-        return Err(VisitsError::BodyTooLarge);
-    }
-    let mut body = Vec::new();
-    let mut received = 0;
-    let mut chunks = request.into_body_stream();
-    while let Some(chunk) = chunks.next().await {
-        let chunk =
-            chunk.map_err(|err| VisitsError::InvalidBody(format!("could not be read: {err:?}")))?;
-        received += chunk.len();
-        if received > MAX_DRAINED_BYTES {
-            break;
-        }
-        if received <= MAX_BODY_BYTES {
-            body.extend_from_slice(&chunk);
-        }
-    }
-    if received > MAX_BODY_BYTES {
-        return Err(VisitsError::BodyTooLarge);
-    }
-    Ok(body)
-}
-
-fn header(request: &IncomingRequest, name: &str) -> Option<String> {
-    let entries = request.headers().entries();
-    let (_, value) = entries
-        .into_iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))?;
-    Some(String::from_utf8_lossy(&value).into_owned())
+    request::read_body(request, MAX_BODY_BYTES)
+        .await
+        .map_err(|err| match err.status {
+            413 => VisitsError::BodyTooLarge,
+            _ => VisitsError::InvalidBody(err.message),
+        })
 }
 
 impl From<StoreError> for VisitsError {

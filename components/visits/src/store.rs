@@ -29,8 +29,6 @@ const ADD_TO_DAY: &str = "INSERT INTO visits (event_id, event_day, event_count) 
         WHERE visits.event_count <= ?4 - excluded.event_count
     RETURNING event_id, event_day, event_count";
 
-const HEALTH_CHECK: &str = "SELECT 1";
-
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const COMMIT: &str = "COMMIT";
 const ROLLBACK: &str = "ROLLBACK";
@@ -67,12 +65,6 @@ impl VisitsStore {
     pub fn open() -> Result<Self, StoreError> {
         let db = Connection::open(DATABASE_LABEL)?;
         Ok(VisitsStore { db })
-    }
-
-    /// Whether the database answers (`SELECT 1`: no table needed).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.db.execute(HEALTH_CHECK, &[])?;
-        Ok(())
     }
 
     /// The event's counts on the days of `range`, in day order.
@@ -152,11 +144,6 @@ impl VisitsStore {
     }
 }
 
-/// Opens the database and runs `SELECT 1`; the error says what failed, for the health report.
-pub fn check_health() -> Result<(), StoreError> {
-    VisitsStore::open()?.ping()
-}
-
 fn text(event_id: &EventId) -> Value {
     Value::Text(event_id.as_str().to_owned())
 }
@@ -208,7 +195,6 @@ mod tests {
     fn every_statement_is_a_single_statement() {
         for statement in [
             CREATE_TABLE,
-            HEALTH_CHECK,
             SELECT_EVENT_DAYS,
             ADD_TO_DAY,
             &set_days_statement(3),

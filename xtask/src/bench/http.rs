@@ -1,7 +1,8 @@
-//! Just enough of an HTTP/1.1 client for the benchmark's set-up and checks (not for load).
+//! Just enough HTTP/1.1 for the benchmark: a client for its set-up and checks (not for load),
+//! and [`read_message`], which the client and the latency benchmark's subscriber share.
 
 use std::{
-    io::{Read, Write},
+    io::{BufRead, Read, Write},
     net::{SocketAddr, TcpStream},
     time::Duration,
 };
@@ -25,6 +26,24 @@ impl Response {
 
 pub fn get(addr: SocketAddr, path: &str) -> Result<Response> {
     request(addr, "GET", path, None)
+}
+
+/// Like [`request`], but an answer other than 2xx is an error naming the status and body.
+pub fn request_ok(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json: Option<&[u8]>,
+) -> Result<Response> {
+    let response = request(addr, method, path, json)?;
+    if !response.is_success() {
+        bail!(
+            "{method} {path} answered {}: {}",
+            response.status,
+            response.body_text()
+        );
+    }
+    Ok(response)
 }
 
 /// Sends one request on a fresh connection; `json` is sent as an `application/json` body.
@@ -55,61 +74,99 @@ pub fn request(
     parse_response(&raw).with_context(|| format!("bad response to {method} {path}"))
 }
 
-fn parse_response(raw: &[u8]) -> Result<Response> {
-    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        bail!("no end of headers in {} bytes", raw.len());
-    };
-    let head = std::str::from_utf8(&raw[..head_end]).context("headers are not UTF-8")?;
-    let rest = &raw[head_end + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
+fn parse_response(mut raw: &[u8]) -> Result<Response> {
+    let message = read_message(&mut raw, true)?.context("empty response")?;
+    let status = message
+        .start_line
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .with_context(|| format!("bad status line `{status_line}`"))?;
+        .with_context(|| format!("bad status line `{}`", message.start_line))?;
+    Ok(Response {
+        status,
+        body: message.body,
+    })
+}
 
+/// One HTTP/1.1 message: its first line (request or status line) and its body.
+pub struct Message {
+    pub start_line: String,
+    pub body: Vec<u8>,
+}
+
+/// Reads one message from `reader`: the body as framed by `Transfer-Encoding: chunked` or
+/// `Content-Length`, else everything up to the end of the input if `until_close` (a response
+/// on a closing connection) or none (a request). `None` if the input ends before a first line.
+pub fn read_message(reader: &mut impl BufRead, until_close: bool) -> Result<Option<Message>> {
+    let mut start_line = String::new();
+    if reader.read_line(&mut start_line)? == 0 {
+        return Ok(None);
+    }
     let mut chunked = false;
     let mut length = None;
-    for line in lines {
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            bail!("the input ends inside the headers");
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.eq_ignore_ascii_case("chunked");
+            chunked = value.to_ascii_lowercase().contains("chunked");
         } else if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<usize>().ok();
+            length = Some(value.parse::<usize>().context("bad Content-Length")?);
         }
     }
-    let body = match (chunked, length) {
-        (true, _) => decode_chunked(rest)?,
-        (false, Some(length)) => rest
-            .get(..length)
-            .context("body shorter than Content-Length")?
-            .to_vec(),
-        (false, None) => rest.to_vec(),
-    };
-    Ok(Response { status, body })
+    let mut body = Vec::new();
+    match (chunked, length) {
+        (true, _) => body = read_chunked(reader)?,
+        (false, Some(length)) => {
+            body.resize(length, 0);
+            reader
+                .read_exact(&mut body)
+                .context("body shorter than Content-Length")?;
+        }
+        (false, None) if until_close => {
+            reader.read_to_end(&mut body)?;
+        }
+        (false, None) => {}
+    }
+    Ok(Some(Message {
+        start_line: start_line.trim_end().to_owned(),
+        body,
+    }))
 }
 
-fn decode_chunked(mut rest: &[u8]) -> Result<Vec<u8>> {
+/// A chunked body; chunk extensions and trailers are skipped.
+fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("unterminated chunk size")?;
-        let size_field = std::str::from_utf8(&rest[..line_end])?;
-        let size_hex = size_field.split(';').next().unwrap_or_default().trim();
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line)? == 0 {
+            bail!("unterminated chunked body");
+        }
+        let size_hex = size_line.split(';').next().unwrap_or_default().trim();
         let size = usize::from_str_radix(size_hex, 16)
             .with_context(|| format!("bad chunk size `{size_hex}`"))?;
-        rest = &rest[line_end + 2..];
         if size == 0 {
-            return Ok(body);
+            // Trailers, up to an empty line or the end of the input.
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
         }
-        body.extend_from_slice(rest.get(..size).context("truncated chunk")?);
-        rest = rest.get(size + 2..).context("truncated chunk")?;
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).context("truncated chunk")?;
+        chunk.truncate(size);
+        body.extend(chunk);
     }
 }
 
@@ -136,5 +193,22 @@ mod tests {
             (response.status, response.body.as_slice()),
             (404, &b"no"[..])
         );
+    }
+
+    #[test]
+    fn reads_requests_one_after_another_on_a_connection() {
+        let mut raw = &b"POST /a HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n\
+                        5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n\
+                        POST /b HTTP/1.1\r\ncontent-length: 2\r\n\r\nhi\
+                        GET /c HTTP/1.1\r\n\r\n"[..];
+        let mut next = || read_message(&mut raw, false).unwrap();
+        let first = next().unwrap();
+        assert_eq!(
+            (first.start_line.as_str(), first.body.as_slice()),
+            ("POST /a HTTP/1.1", &b"hello world"[..])
+        );
+        assert_eq!(next().unwrap().body, b"hi");
+        assert_eq!(next().unwrap().body, b"");
+        assert!(next().is_none());
     }
 }

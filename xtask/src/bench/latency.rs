@@ -6,7 +6,7 @@
 
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader, Read, Write},
+    io::{BufReader, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     sync::{Arc, Mutex},
     thread,
@@ -38,19 +38,12 @@ pub fn measure(server: SocketAddr, count: usize) -> Result<Latency> {
     let subscription = format!(
         r#"{{"topics": ["{TOPIC}"], "endpoint": "http://{subscriber}/ack", "from": "latest", "max_attempts": 3}}"#
     );
-    let created = http::request(
+    http::request_ok(
         server,
         "PUT",
         "/events/subscriptions/bench-latency",
         Some(subscription.as_bytes()),
     )?;
-    if !created.is_success() {
-        bail!(
-            "PUT /events/subscriptions/bench-latency answered {}: {}",
-            created.status,
-            created.body_text()
-        );
-    }
 
     let run = std::process::id();
     let mut sent = Vec::with_capacity(count);
@@ -60,30 +53,21 @@ pub fn measure(server: SocketAddr, count: usize) -> Result<Latency> {
             r#"{{"specversion":"1.0","id":"{id}","source":"/xtask/bench","type":"bench.latency.probe","data":{{"i":{i}}}}}"#
         );
         let started = Instant::now();
-        let published = http::request(
-            server,
-            "POST",
-            &format!("/events/{TOPIC}"),
-            Some(event.as_bytes()),
-        )?;
-        if !published.is_success() {
-            bail!(
-                "POST /events/{TOPIC} answered {}: {}",
-                published.status,
-                published.body_text()
-            );
-        }
+        let path = format!("/events/{TOPIC}");
+        http::request_ok(server, "POST", &path, Some(event.as_bytes()))?;
         sent.push((id, started));
         thread::sleep(PACING);
     }
 
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     loop {
-        let arrived = arrivals.lock().expect("arrivals lock").len();
-        if sent
-            .iter()
-            .all(|(id, _)| arrivals.lock().expect("arrivals lock").contains_key(id))
-        {
+        let arrived = {
+            let arrivals = arrivals.lock().expect("arrivals lock");
+            sent.iter()
+                .filter(|(id, _)| arrivals.contains_key(id))
+                .count()
+        };
+        if arrived == count {
             break;
         }
         if Instant::now() > deadline {
@@ -142,44 +126,9 @@ fn serve(stream: TcpStream, arrivals: &Mutex<HashMap<String, Instant>>) {
     };
     let mut reader = BufReader::new(reader);
     let mut writer = stream;
-    loop {
-        let mut length = 0usize;
-        let mut chunked = false;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = value.to_ascii_lowercase().contains("chunked");
-                }
-            }
-        }
-        let body = if chunked {
-            match read_chunked(&mut reader) {
-                Some(body) => body,
-                None => return,
-            }
-        } else {
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
-            body
-        };
+    while let Ok(Some(request)) = http::read_message(&mut reader, false) {
         let arrived = Instant::now();
-        if let Some(id) = serde_json::from_slice::<serde_json::Value>(&body)
+        if let Some(id) = serde_json::from_slice::<serde_json::Value>(&request.body)
             .ok()
             .and_then(|event| event["id"].as_str().map(str::to_owned))
         {
@@ -198,31 +147,6 @@ fn serve(stream: TcpStream, arrivals: &Mutex<HashMap<String, Instant>>) {
     }
 }
 
-/// A chunked body (trailers skipped); `None` if the connection breaks.
-fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut size_line = String::new();
-        if reader.read_line(&mut size_line).ok()? == 0 {
-            return None;
-        }
-        let size_text = size_line.trim().split(';').next().unwrap_or("0");
-        let size = usize::from_str_radix(size_text, 16).ok()?;
-        if size == 0 {
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).ok()? == 0 || line.trim().is_empty() {
-                    return Some(body);
-                }
-            }
-        }
-        let mut chunk = vec![0; size + 2];
-        reader.read_exact(&mut chunk).ok()?;
-        chunk.truncate(size);
-        body.extend(chunk);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,11 +158,5 @@ mod tests {
         assert_eq!(percentile(&values, 0.99), 99.0);
         assert_eq!(percentile(&[7.0], 0.99), 7.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
-    }
-
-    #[test]
-    fn chunked_bodies_are_joined() {
-        let mut raw = &b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"[..];
-        assert_eq!(read_chunked(&mut raw).unwrap(), b"hello world");
     }
 }

@@ -2,6 +2,7 @@
 //! retry backoff. Plain Rust: no I/O, no Spin.
 
 use serde_json::value::RawValue;
+use service_kit::request::media_type;
 use service_kit::{ApiError, CloudEvent};
 
 /// Most events one publish request may carry.
@@ -45,12 +46,7 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     let Some(content_type) = content_type else {
         return Ok(());
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = media_type(content_type);
     if essence == "application/json" || essence.ends_with("+json") {
         Ok(())
     } else {

@@ -19,7 +19,7 @@ pub mod route;
 pub mod store;
 
 use service_kit::api::{json_response, respond, ApiError, ApiResult};
-use service_kit::request::{header, path_and_query, read_body, Query};
+use service_kit::request::{header, media_type, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -105,12 +105,7 @@ fn check_content_type(content_type: Option<&str>) -> ApiResult<()> {
     let Some(content_type) = content_type else {
         return Ok(());
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = media_type(content_type);
     if essence == service_kit::cloudevent::CONTENT_TYPE || essence == "application/json" {
         return Ok(());
     }

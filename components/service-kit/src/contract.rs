@@ -150,6 +150,15 @@ pub fn operations(document: &serde_json::Value) -> BTreeSet<(String, String)> {
     all
 }
 
+/// The names of a serialised object schema's `properties` (none when it has none).
+pub fn property_names(schema: &serde_json::Value) -> BTreeSet<&str> {
+    schema["properties"]
+        .as_object()
+        .into_iter()
+        .flat_map(|properties| properties.keys().map(String::as_str))
+        .collect()
+}
+
 /// Every `$ref` in a serialised document that names no schema of its components.
 pub fn unresolved_refs(document: &serde_json::Value) -> Vec<String> {
     fn walk(value: &serde_json::Value, refs: &mut Vec<String>) {
@@ -172,6 +181,154 @@ pub fn unresolved_refs(document: &serde_json::Value) -> Vec<String> {
             document["components"]["schemas"].get(name).is_none()
         })
         .collect()
+}
+
+/// `(path, METHOD, responses)` of every operation in a serialised document (an operation
+/// without a `responses` object has an empty one).
+fn operation_responses(
+    document: &serde_json::Value,
+) -> Vec<(String, String, serde_json::Map<String, serde_json::Value>)> {
+    operations(document)
+        .into_iter()
+        .map(|(path, method)| {
+            let responses = document["paths"][&path][method.to_lowercase()]["responses"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            (path, method, responses)
+        })
+        .collect()
+}
+
+/// The schema a response's `application/json` content names, if it names one.
+fn json_schema_ref(response: &serde_json::Value) -> Option<&str> {
+    response["content"]["application/json"]["schema"]["$ref"].as_str()
+}
+
+/// What breaks the shared error rules in a serialised document: every operation documents at
+/// least one response; every 4xx and 5xx answer is `ErrorBody` JSON, except the 503 of
+/// `GET .../health`, which is the `Health` report (as is its 200); and exactly the operations that
+/// may touch a store (all but health, this document and CORS preflights) document `500`.
+pub fn error_response_problems(document: &serde_json::Value) -> Vec<String> {
+    const ERROR_BODY: &str = "#/components/schemas/ErrorBody";
+    const HEALTH: &str = "#/components/schemas/Health";
+    let mut problems = Vec::new();
+    for (path, method, responses) in operation_responses(document) {
+        let health = path.ends_with("/health") && method == "GET";
+        if responses.is_empty() {
+            problems.push(format!("{method} {path}: documents no response"));
+        }
+        for (status, response) in &responses {
+            let expected = match status.as_str() {
+                "200" | "503" if health => HEALTH,
+                _ if status.starts_with('4') || status.starts_with('5') => ERROR_BODY,
+                _ => continue,
+            };
+            if json_schema_ref(response) != Some(expected) {
+                problems.push(format!(
+                    "{method} {path} {status}: the JSON body is not {expected}"
+                ));
+            }
+        }
+        if health {
+            for status in ["200", "503"]
+                .into_iter()
+                .filter(|s| !responses.contains_key(*s))
+            {
+                problems.push(format!("{method} {path}: {status} is not documented"));
+            }
+        }
+        let stores =
+            method != "OPTIONS" && !path.ends_with("/health") && !path.ends_with("/openapi.json");
+        match (stores, responses.contains_key("500")) {
+            (true, false) => problems.push(format!("{method} {path}: 500 is not documented")),
+            (false, true) => problems.push(format!(
+                "{method} {path}: documents 500 but touches no store"
+            )),
+            _ => {}
+        }
+    }
+    problems
+}
+
+/// `METHOD path` of every operation whose path contains `path_part` but that does not document
+/// `status`: e.g. `operations_missing(doc, "{id}", "404")` where the route table refuses ids that
+/// break the rule with 404.
+pub fn operations_missing(
+    document: &serde_json::Value,
+    path_part: &str,
+    status: &str,
+) -> Vec<String> {
+    operation_responses(document)
+        .into_iter()
+        .filter(|(path, _, responses)| path.contains(path_part) && !responses.contains_key(status))
+        .map(|(path, method, _)| format!("{method} {path}"))
+        .collect()
+}
+
+/// What breaks the shared `info` rules in a serialised document: OpenAPI 3.1.0, titled with the
+/// crate's name, at the crate's version, described as the crate is (and not blank).
+pub fn info_problems(
+    document: &serde_json::Value,
+    name: &str,
+    version: &str,
+    description: &str,
+) -> Vec<String> {
+    let info = &document["info"];
+    let mut problems = Vec::new();
+    for (field, found, expected) in [
+        ("openapi", &document["openapi"], "3.1.0"),
+        ("info.title", &info["title"], name),
+        ("info.version", &info["version"], version),
+        ("info.description", &info["description"], description),
+    ] {
+        if found.as_str() != Some(expected) {
+            problems.push(format!("{field} is {found}, not {expected:?}"));
+        }
+    }
+    if description.trim().is_empty() {
+        problems.push("info.description is blank".to_owned());
+    }
+    problems
+}
+
+/// Everything the shared checks find wrong with a service's serialised document: its `info`
+/// ([`info_problems`]), its error answers ([`error_response_problems`]) and its references
+/// ([`unresolved_refs`]). [`assert_document!`](crate::assert_document) runs it in a service's
+/// unit tests with that crate's name, version and description.
+pub fn document_problems(
+    document: &serde_json::Value,
+    name: &str,
+    version: &str,
+    description: &str,
+) -> Vec<String> {
+    let mut problems = info_problems(document, name, version, description);
+    problems.extend(error_response_problems(document));
+    problems.extend(
+        unresolved_refs(document)
+            .into_iter()
+            .map(|target| format!("{target} names no schema")),
+    );
+    problems
+}
+
+/// Asserts that [`contract::document_problems`](crate::contract::document_problems) finds
+/// nothing wrong with a serialised document, checked against the calling crate's Cargo name,
+/// version and description: `assert_document!(&doc)` in a service's unit tests.
+#[macro_export]
+macro_rules! assert_document {
+    ($document:expr) => {{
+        let problems = $crate::contract::document_problems(
+            $document,
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            env!("CARGO_PKG_DESCRIPTION"),
+        );
+        assert!(
+            problems.is_empty(),
+            "the document breaks the shared checks: {problems:#?}"
+        );
+    }};
 }
 
 #[cfg(test)]
@@ -206,5 +363,67 @@ mod tests {
             [("/a".into(), "GET".into()), ("/a".into(), "PUT".into())]
         );
         assert_eq!(unresolved_refs(&doc), ["#/components/schemas/Missing"]);
+        let schema = json!({"properties": {"b": {}, "a": {}}});
+        assert_eq!(property_names(&schema), BTreeSet::from(["a", "b"]));
+        assert!(property_names(&json!({"type": "string"})).is_empty());
+    }
+
+    fn error(status: &str, schema: &str) -> serde_json::Value {
+        json!({status: {"content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}})
+    }
+
+    #[test]
+    fn error_answers_must_be_error_bodies_and_500_exactly_where_stores_are() {
+        let mut ok = json!({"paths": {
+            "/s/things/{id}": {"get": {"responses": error("404", "ErrorBody")}},
+            "/s/health": {"get": {"responses": {}}, "options": {"responses": {"204": {}}}},
+            "/s/openapi.json": {"get": {"responses": {"200": {}}}},
+        }});
+        ok["paths"]["/s/things/{id}"]["get"]["responses"]["500"] =
+            error("500", "ErrorBody")["500"].clone();
+        ok["paths"]["/s/health"]["get"]["responses"] = json!({
+            "200": error("200", "Health")["200"], "503": error("503", "Health")["503"]
+        });
+        assert_eq!(error_response_problems(&ok), Vec::<String>::new());
+
+        let mut bad = ok.clone();
+        bad["paths"]["/s/things/{id}"]["get"]["responses"]["503"] =
+            error("503", "Health")["503"].clone();
+        bad["paths"]["/s/health"]["get"]["responses"]["500"] =
+            error("500", "ErrorBody")["500"].clone();
+        bad["paths"]["/s/health"]["get"]["responses"]["503"] =
+            error("503", "ErrorBody")["503"].clone();
+        bad["paths"]["/s/openapi.json"]["get"]["responses"]["400"] = json!({"description": "x"});
+        bad["paths"]["/s/things/{id}"]["put"] = json!({"responses": {}});
+        assert_eq!(
+            error_response_problems(&bad),
+            [
+                "GET /s/health 503: the JSON body is not #/components/schemas/Health",
+                "GET /s/health: documents 500 but touches no store",
+                "GET /s/openapi.json 400: the JSON body is not #/components/schemas/ErrorBody",
+                "GET /s/things/{id} 503: the JSON body is not #/components/schemas/ErrorBody",
+                "PUT /s/things/{id}: documents no response",
+                "PUT /s/things/{id}: 500 is not documented",
+            ]
+        );
+    }
+
+    #[test]
+    fn operations_missing_a_status_are_named() {
+        let doc = json!({"paths": {
+            "/s/{id}": {"get": {"responses": {"404": {}}}, "put": {"responses": {"200": {}}}},
+            "/s": {"get": {"responses": {}}},
+        }});
+        assert_eq!(operations_missing(&doc, "{id}", "404"), ["PUT /s/{id}"]);
+    }
+
+    #[test]
+    fn info_must_name_the_crate() {
+        let doc = json!({"openapi": "3.1.0", "info": {"title": "s", "version": "1.0.0", "description": "d"}});
+        assert_eq!(info_problems(&doc, "s", "1.0.0", "d"), Vec::<String>::new());
+        assert_eq!(info_problems(&doc, "t", "1.0.0", "d").len(), 1);
+        assert_eq!(info_problems(&doc, "s", "1.0.1", "").len(), 3);
+        let old = json!({"openapi": "3.0.3", "info": doc["info"]});
+        assert_eq!(document_problems(&old, "s", "1.0.0", "d").len(), 1);
     }
 }

@@ -5,11 +5,13 @@
 //! `outbox/flush` endpoint) sends them. The `events` service ignores ids it already holds, so a
 //! forward repeated after a lost acknowledgement publishes nothing twice.
 
-use crate::api::ApiError;
+use crate::api::{json_response, ApiError};
 use crate::cloudevent::{CloudEvent, BATCH_CONTENT_TYPE};
 use crate::db::{col_int, col_text, exec, int, text};
+use serde::Serialize;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::sqlite::Connection;
+use utoipa::ToSchema;
 
 /// The outbox table; part of every publishing service's schema.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS outbox (
@@ -47,14 +49,41 @@ pub fn pending(conn: &Connection) -> Result<i64, ApiError> {
     Ok(count)
 }
 
-/// What one forward achieved.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+/// What one forward achieved: the answer of `POST /<service>/outbox/flush`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ForwardReport {
+    /// Events the event log acknowledged in this flush.
+    #[schema(minimum = 0)]
     pub forwarded: i64,
+    /// Events still waiting.
+    #[schema(minimum = 0)]
     pub pending: i64,
-    /// Why forwarding stopped early, if it did.
+    /// Why forwarding stopped early; absent when it did not.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
+}
+
+/// The answer of `GET /<service>/outbox`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OutboxStatus {
+    /// Events committed but not yet acknowledged by the event log.
+    #[schema(minimum = 0)]
+    pub pending: i64,
+}
+
+/// `GET /<service>/outbox`: how many events wait to be forwarded, as `200 OutboxStatus`.
+/// Run it where the service's schema exists (e.g. inside its `db::with_schema`).
+pub fn status_response(conn: &Connection) -> Result<Response, ApiError> {
+    let pending = pending(conn)?;
+    Ok(json_response(200, &OutboxStatus { pending }))
+}
+
+/// `POST /<service>/outbox/flush`: forwards what is pending now, answering `200 ForwardReport`
+/// (how far it got, and why it stopped early if it did). The schema must exist.
+pub async fn flush_response(conn: &Connection) -> Result<Response, ApiError> {
+    let report = forward(conn).await?;
+    Ok(json_response(200, &report))
 }
 
 /// The base URL of the `events` service: the `events_url` variable, else service chaining.

@@ -107,18 +107,24 @@ pub async fn read_body(request: IncomingRequest, limit: usize) -> Result<Vec<u8>
     Ok(body)
 }
 
+/// A content type's media type: its essence before any `;` parameters, trimmed and lowercased
+/// (`"Application/JSON; charset=utf-8"` is `"application/json"`).
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// Parses a JSON body into `T`, naming the problem on failure. The content type, when given, must be JSON.
 pub fn parse_json<T: serde::de::DeserializeOwned>(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<T, ApiError> {
     if let Some(content_type) = content_type {
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = media_type(content_type);
         if !(essence == "application/json" || essence.ends_with("+json")) {
             return Err(ApiError::unsupported_media_type(format!(
                 "unsupported content-type {content_type:?}: send application/json"
@@ -162,6 +168,17 @@ mod tests {
             query.integer("after", 0, i64::MAX, 0).unwrap_err().status,
             400
         );
+    }
+
+    #[test]
+    fn media_types_drop_parameters_and_case() {
+        assert_eq!(
+            media_type(" Application/JSON ; charset=utf-8"),
+            "application/json"
+        );
+        assert_eq!(media_type("text/csv"), "text/csv");
+        assert_eq!(media_type(""), "");
+        assert_eq!(media_type(";q=1"), "");
     }
 
     #[test]

@@ -83,7 +83,7 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::contract::{operations, unresolved_refs};
+    use service_kit::contract::{operations, property_names};
     use std::collections::BTreeSet;
 
     fn document() -> Value {
@@ -96,12 +96,8 @@ mod tests {
     }
 
     #[test]
-    fn the_document_is_openapi_3_1_with_the_crate_info() {
-        let doc = document();
-        assert_eq!(doc["openapi"], "3.1.0");
-        assert_eq!(doc["info"]["title"], "support");
-        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-        assert!(!doc["info"]["description"].as_str().unwrap().is_empty());
+    fn the_document_passes_the_shared_checks() {
+        service_kit::assert_document!(&document());
     }
 
     /// The route-table variant a path names, without its id.
@@ -153,33 +149,6 @@ mod tests {
             };
             assert!(documented.contains(name), "{name} is not documented");
         }
-    }
-
-    #[test]
-    fn every_operation_documents_its_errors_as_json_messages() {
-        let doc = document();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                let responses = operation["responses"].as_object().unwrap();
-                assert!(!responses.is_empty(), "{method} {path}");
-                for (status, response) in responses {
-                    if status.starts_with('4') || status.starts_with('5') && status != "503" {
-                        assert_eq!(
-                            response["content"]["application/json"]["schema"]["$ref"],
-                            "#/components/schemas/ErrorBody",
-                            "{method} {path} {status}"
-                        );
-                    }
-                }
-                let stores = !path.ends_with("/health") && !path.ends_with("/openapi.json");
-                assert_eq!(responses.contains_key("500"), stores, "{method} {path}");
-            }
-        }
-    }
-
-    #[test]
-    fn every_reference_resolves() {
-        assert_eq!(unresolved_refs(&document()), Vec::<String>::new());
     }
 
     /// The schema of a component's property.
@@ -359,12 +328,7 @@ mod tests {
 
         let patch = &doc["components"]["schemas"]["TicketPatchBody"];
         assert_eq!(patch["additionalProperties"], false);
-        let fields: BTreeSet<&str> = patch["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let fields = property_names(patch);
         assert_eq!(fields, BTreeSet::from(["status", "priority"]));
         for status in Status::ALL {
             let body = json!({"status": status});

@@ -448,51 +448,16 @@ pub fn list_tickets(query: &str) -> ApiResult<Response> {
     Ok(json_response(200, &page))
 }
 
-/// `GET /support/outbox`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OutboxStatus {
-    /// Events committed but not yet acknowledged by the event log.
-    #[schema(minimum = 0)]
-    pub pending: i64,
-}
-
 /// `GET /support/outbox`: how many events wait to be forwarded.
 #[utoipa::path(
     get,
     path = "/support/outbox",
     tag = "outbox",
     summary = "How many events wait to be forwarded",
-    responses((status = 200, description = "The outbox's size.", body = OutboxStatus))
+    responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
 )]
 pub fn outbox_status() -> ApiResult<Response> {
-    let conn = store::open()?;
-    let pending = on_schema(&conn, outbox::pending)?;
-    Ok(json_response(200, &OutboxStatus { pending }))
-}
-
-/// What `POST /support/outbox/flush` achieved (service-kit's `ForwardReport`, as sent).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlushReport {
-    /// Events the event log acknowledged in this flush.
-    #[schema(minimum = 0)]
-    pub forwarded: i64,
-    /// Events still waiting.
-    #[schema(minimum = 0)]
-    pub pending: i64,
-    /// Why forwarding stopped early; absent when it did not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub error: Option<String>,
-}
-
-impl From<outbox::ForwardReport> for FlushReport {
-    fn from(report: outbox::ForwardReport) -> FlushReport {
-        FlushReport {
-            forwarded: report.forwarded,
-            pending: report.pending,
-            error: report.error,
-        }
-    }
+    on_schema(&store::open()?, outbox::status_response)
 }
 
 /// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
@@ -503,11 +468,11 @@ impl From<outbox::ForwardReport> for FlushReport {
     summary = "Forward the pending events now",
     description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
         (the report says why; the events stay for later).",
-    responses((status = 200, description = "How far the flush got.", body = FlushReport))
+    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
 )]
 pub async fn flush_outbox() -> ApiResult<Response> {
     let conn = store::open()?;
+    // Creates the schema on a fresh database, so forwarding has a table to read.
     on_schema(&conn, outbox::pending)?;
-    let report = outbox::forward(&conn).await?;
-    Ok(json_response(200, &FlushReport::from(report)))
+    outbox::flush_response(&conn).await
 }

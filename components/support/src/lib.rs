@@ -26,7 +26,7 @@ pub mod ticket;
 
 use serde_json::Value;
 use service_kit::api::respond;
-use service_kit::request::{header, parse_json, path_and_query, read_body};
+use service_kit::request::{header, media_type, parse_json, path_and_query, read_body};
 use service_kit::{ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
@@ -83,12 +83,7 @@ async fn json_body(request: IncomingRequest, merge_patch: bool) -> ApiResult<Val
     let content_type = header(&request, "content-type");
     if merge_patch {
         if let Some(content_type) = &content_type {
-            let essence = content_type
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let essence = media_type(content_type);
             if essence != "application/json" && essence != "application/merge-patch+json" {
                 return Err(ApiError::unsupported_media_type(format!(
                     "unsupported content-type {content_type:?}: send application/json or application/merge-patch+json"

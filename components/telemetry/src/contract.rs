@@ -92,7 +92,7 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::contract::{operations, unresolved_refs};
+    use service_kit::contract::{operations, operations_missing, property_names};
     use std::collections::BTreeSet;
 
     const NOW: i64 = 1_795_428_900_000; // 2026-11-23T10:15:00Z
@@ -103,15 +103,6 @@ mod tests {
 
     fn concrete(path: &str) -> String {
         path.replace("{id}", "boiler-1")
-    }
-
-    #[test]
-    fn the_document_is_openapi_3_1_with_the_crate_info() {
-        let doc = document();
-        assert_eq!(doc["openapi"], "3.1.0");
-        assert_eq!(doc["info"]["title"], "telemetry");
-        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-        assert!(!doc["info"]["description"].as_str().unwrap().is_empty());
     }
 
     #[test]
@@ -144,33 +135,8 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_documents_its_errors_as_json_messages() {
-        let doc = document();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                let responses = operation["responses"].as_object().unwrap();
-                for (status, response) in responses {
-                    if status.starts_with('4') || status.starts_with('5') && status != "503" {
-                        assert_eq!(
-                            response["content"]["application/json"]["schema"]["$ref"],
-                            "#/components/schemas/ErrorBody",
-                            "{method} {path} {status}"
-                        );
-                    }
-                }
-                let stores = !path.ends_with("/health") && !path.ends_with("/openapi.json");
-                assert_eq!(responses.contains_key("500"), stores, "{method} {path}");
-                // The route table refuses ids that break the rule with 404.
-                if path.contains("{id}") {
-                    assert!(responses.contains_key("404"), "{method} {path}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn every_reference_resolves() {
-        assert_eq!(unresolved_refs(&document()), Vec::<String>::new());
+    fn the_document_passes_the_shared_checks() {
+        service_kit::assert_document!(&document());
     }
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -195,6 +161,9 @@ mod tests {
     fn sensor_id_patterns_agree_with_the_rule() {
         use crate::reading::valid_sensor_id;
         let doc = document();
+        // The route table refuses ids that break the rule with 404.
+        let without_404 = operations_missing(&doc, "{id}", "404");
+        assert!(without_404.is_empty(), "{without_404:?}");
         let mut patterns = vec![pattern(
             &schema(&doc, "ReadingInput")["properties"]["sensor_id"],
         )];
@@ -303,12 +272,7 @@ mod tests {
         assert!(rules
             .get("required")
             .is_none_or(|r| r.as_array().unwrap().is_empty()));
-        let fields: BTreeSet<&str> = rules["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let fields = property_names(rules);
         assert_eq!(
             fields,
             BTreeSet::from(["min_celsius", "max_celsius", "max_delta_per_minute"])

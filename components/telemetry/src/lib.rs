@@ -36,9 +36,7 @@ use crate::reading::ReadingsBody;
 use crate::route::Resource;
 use crate::rules::RulesBody;
 use crate::store::AlertFilter;
-use crate::views::{
-    AlertsView, FlushView, IngestView, OutboxView, ReadingsView, RulesView, SensorView,
-};
+use crate::views::{AlertsView, IngestView, ReadingsView, RulesView, SensorView};
 use service_kit::contract::ErrorBody;
 
 pub const SERVICE: &str = "telemetry";
@@ -275,14 +273,13 @@ fn get_alerts(query: &str) -> ApiResult<Response> {
     tag = "outbox",
     summary = "How many events wait to be forwarded",
     responses(
-        (status = 200, description = "The outbox's size.", body = OutboxView),
+        (status = 200, description = "The outbox's size.", body = outbox::OutboxStatus),
         (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
     )
 )]
 fn get_outbox(query: &str) -> ApiResult<Response> {
     Query::parse(query, &[])?;
-    let pending = store::with_schema(&store::open()?, outbox::pending)?;
-    Ok(json_response(200, &OutboxView { pending }))
+    store::with_schema(&store::open()?, outbox::status_response)
 }
 
 #[utoipa::path(
@@ -292,12 +289,11 @@ fn get_outbox(query: &str) -> ApiResult<Response> {
     summary = "Forward the pending events now",
     description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
         (the report says why; the events stay for later).",
-    responses((status = 200, description = "How far the flush got.", body = FlushView))
+    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
 )]
 async fn flush_outbox() -> ApiResult<Response> {
     let conn = store::open()?;
     // Creates the schema on a fresh database, so forwarding has a table to read.
     store::with_schema(&conn, outbox::pending)?;
-    let report = outbox::forward(&conn).await?;
-    Ok(json_response(200, &FlushView::from(report)))
+    outbox::flush_response(&conn).await
 }

@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::Value;
 use service_kit::clock::format_millis;
-use service_kit::outbox::ForwardReport;
 use utoipa::ToSchema;
 
 use crate::engine::{Alert, HotState, Point, Reason};
@@ -146,39 +145,6 @@ pub struct AlertsView {
     /// Newest first.
     #[schema(max_items = 1000)]
     pub alerts: Vec<AlertView>,
-}
-
-/// `GET /telemetry/outbox`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct OutboxView {
-    /// Events committed but not yet acknowledged by the event log.
-    #[schema(minimum = 0)]
-    pub pending: i64,
-}
-
-/// `POST /telemetry/outbox/flush` (service-kit's `ForwardReport`, as sent).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct FlushView {
-    /// Events the event log acknowledged in this flush.
-    #[schema(minimum = 0)]
-    pub forwarded: i64,
-    /// Events still waiting.
-    #[schema(minimum = 0)]
-    pub pending: i64,
-    /// Why forwarding stopped early; absent when it did not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub error: Option<String>,
-}
-
-impl From<ForwardReport> for FlushView {
-    fn from(report: ForwardReport) -> FlushView {
-        FlushView {
-            forwarded: report.forwarded,
-            pending: report.pending,
-            error: report.error,
-        }
-    }
 }
 
 fn snapshot(alert: &Alert) -> AlertSnapshot {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use service_kit::request::media_type;
 
 use crate::domain::{
     check_count, json_count, json_day, json_event_id, EventDay, EventId, VisitRow, MAX_BULK_ROWS,
@@ -27,13 +28,7 @@ impl BulkFormat {
         let Some(content_type) = content_type else {
             return Ok(BulkFormat::Json);
         };
-        let media_type = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        match media_type.as_str() {
+        match media_type(content_type).as_str() {
             "application/json" | "" => Ok(BulkFormat::Json),
             "text/csv" => Ok(BulkFormat::Csv),
             _ => Err(VisitsError::UnsupportedMediaType(content_type.to_owned())),

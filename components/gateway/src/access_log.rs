@@ -1,0 +1,58 @@
+//! One JSON line per request on stdout (Spin keeps component output in its logs): enough to
+//! follow a request (its id), attribute it (the key), and see where its time went (the
+//! upstream's share of the total).
+
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct AccessLog {
+    pub time: String,
+    pub request_id: String,
+    pub key_id: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    /// The service the request was passed to, if any.
+    pub upstream: Option<String>,
+    pub upstream_ms: Option<f64>,
+}
+
+impl AccessLog {
+    pub fn write(&self) {
+        if let Ok(line) = serde_json::to_string(self) {
+            println!("{line}");
+        }
+    }
+}
+
+/// Milliseconds, to the microsecond.
+pub fn millis(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_with_every_field() {
+        let log = AccessLog {
+            request_id: "r1".into(),
+            method: "GET".into(),
+            path: "/visits/1".into(),
+            status: 200,
+            duration_ms: millis(std::time::Duration::from_micros(1234)),
+            upstream: Some("visits".into()),
+            ..AccessLog::default()
+        };
+        let line = serde_json::to_string(&log).unwrap();
+        assert!(!line.contains('\n'));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["duration_ms"], 1.234);
+        assert_eq!(value["key_id"], serde_json::Value::Null);
+        for field in ["time", "upstream_ms", "status", "path"] {
+            assert!(value.get(field).is_some(), "{field}");
+        }
+    }
+}

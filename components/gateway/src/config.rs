@@ -1,0 +1,154 @@
+//! The gateway's settings, read from Spin variables on every request (Spin re-resolves variables
+//! on each `get`, so an operator's change applies without a restart).
+
+use service_kit::ApiError;
+
+use crate::cors::CorsPolicy;
+
+/// Names the gateway answers itself; no service may take them.
+pub const RESERVED_NAMES: [&str; 3] = ["admin", "health", "services"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The registry: component ids, each also the first segment of its public paths.
+    pub services: Vec<String>,
+    /// Services whose GET and HEAD need no key.
+    pub public_read: Vec<String>,
+    pub cors: CorsPolicy,
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    /// The settings from the component's variables; a bad value is the operator's error (500,
+    /// its detail logged).
+    pub fn load() -> Result<Settings, ApiError> {
+        let get = |name: &str| {
+            spin_sdk::variables::get(name)
+                .map_err(|err| ApiError::storage(format!("variable {name}: {err:?}")))
+        };
+        Settings::parse(
+            &get("services")?,
+            &get("public_read")?,
+            &get("cors_origins")?,
+            &get("max_body_bytes")?,
+        )
+        .map_err(|problem| ApiError {
+            detail: Some(problem),
+            ..ApiError::new(500, "gateway misconfigured")
+        })
+    }
+
+    pub fn parse(
+        services: &str,
+        public_read: &str,
+        cors_origins: &str,
+        max_body_bytes: &str,
+    ) -> Result<Settings, String> {
+        let services = name_list(services);
+        if services.is_empty() {
+            return Err("variable services: name at least one service".into());
+        }
+        for name in &services {
+            if !is_component_id(name) || RESERVED_NAMES.contains(&name.as_str()) {
+                return Err(format!(
+                    "variable services: {name:?} is not a usable service name"
+                ));
+            }
+        }
+        let public_read = name_list(public_read);
+        if let Some(unknown) = public_read.iter().find(|name| !services.contains(name)) {
+            return Err(format!(
+                "variable public_read: {unknown:?} is not a registered service"
+            ));
+        }
+        let max_body_bytes = max_body_bytes
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|bytes| *bytes > 0)
+            .ok_or_else(|| {
+                format!("variable max_body_bytes: {max_body_bytes:?} is not a positive integer")
+            })?;
+        Ok(Settings {
+            services,
+            public_read,
+            cors: CorsPolicy::parse(cors_origins)?,
+            max_body_bytes,
+        })
+    }
+
+    pub fn is_registered(&self, service: &str) -> bool {
+        self.services.iter().any(|name| name == service)
+    }
+
+    pub fn is_public_read(&self, service: &str) -> bool {
+        self.public_read.iter().any(|name| name == service)
+    }
+}
+
+/// The admin token, read only when an admin call needs it.
+pub fn admin_token() -> Result<String, ApiError> {
+    spin_sdk::variables::get("admin_token")
+        .map_err(|err| ApiError::storage(format!("variable admin_token: {err:?}")))
+}
+
+fn name_list(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !names.iter().any(|known| known == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// Spin component ids: lowercase letters, digits and inner `-`/`_`, starting with a letter.
+fn is_component_id(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with(['-', '_'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let settings = Settings::parse(
+            "visits,events,support,telemetry,insights",
+            "visits",
+            "*",
+            "1048576",
+        )
+        .unwrap();
+        assert_eq!(settings.services.len(), 5);
+        assert!(settings.is_public_read("visits"));
+        assert!(!settings.is_public_read("support"));
+        assert_eq!(settings.max_body_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_deduplicated() {
+        let settings = Settings::parse(" a , b,a,, ", "", "*", "10").unwrap();
+        assert_eq!(settings.services, ["a", "b"]);
+        assert!(settings.public_read.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (services, public_read, limit, word) in [
+            ("", "", "1", "services"),
+            ("admin", "", "1", "admin"),
+            ("Visits", "", "1", "Visits"),
+            ("visits", "support", "1", "public_read"),
+            ("visits", "", "0", "max_body_bytes"),
+            ("visits", "", "lots", "max_body_bytes"),
+        ] {
+            let err = Settings::parse(services, public_read, "*", limit).unwrap_err();
+            assert!(err.contains(word), "{err}");
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! A request's way through the gateway: preflight, route, authenticate, count, authorize, read
+//! the body, pass it on; then the headers every answer carries (request id, CORS, rate limit).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use service_kit::clock::now_millis;
+use service_kit::request::read_body;
+use service_kit::ApiError;
+use spin_sdk::http::IncomingRequest;
+
+use crate::access::{self, Credential, Refusal};
+use crate::config::Settings;
+use crate::forwarding::{downstream_headers, upstream_headers, Header, Identity};
+use crate::keys::KeyRecord;
+use crate::keystore::KeyStore;
+use crate::rate_limit::{self, Verdict};
+use crate::reply::{method_not_allowed, Refused, Reply};
+use crate::route::{self, Route};
+use crate::{admin, proxy, registry, request_id};
+
+/// What the gateway reads of a request before deciding anything.
+pub struct RequestHead {
+    pub method: String,
+    pub path: String,
+    /// `?` and the query, or empty.
+    pub query: String,
+    pub headers: Vec<Header>,
+    pub request_id: String,
+}
+
+impl RequestHead {
+    pub fn read(request: &IncomingRequest) -> RequestHead {
+        let path_with_query = request.path_with_query().unwrap_or_default();
+        let (path, query) = match path_with_query.split_once('?') {
+            Some((path, query)) => (path.to_owned(), format!("?{query}")),
+            None => (path_with_query, String::new()),
+        };
+        let headers: Vec<Header> = request
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        let mut head = RequestHead {
+            method: request.method().to_string(),
+            path,
+            query,
+            headers,
+            request_id: String::new(),
+        };
+        head.request_id = request_id::accept_or_generate(head.header("x-request-id"));
+        head
+    }
+
+    /// The first value of `name` (lowercase), as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+    }
+
+    /// Spin appends its own `spin-client-addr` after any the client sent, so the last is true.
+    fn client_addr(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "spin-client-addr")
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+    }
+
+    fn is_preflight(&self) -> bool {
+        self.method == "OPTIONS"
+            && self.header("origin").is_some()
+            && self.header("access-control-request-method").is_some()
+    }
+}
+
+/// What the access log reports beyond the request itself.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub key_id: Option<String>,
+    pub rate: Option<Verdict>,
+    pub upstream: Option<String>,
+    pub upstream_time: Option<Duration>,
+}
+
+/// The whole answer to a request, every header included.
+pub async fn serve(head: &RequestHead, request: IncomingRequest, trace: &mut Trace) -> Reply {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => return Reply::error(err).with_header("x-request-id", &head.request_id),
+    };
+    let reply = match dispatch(&settings, head, request, trace).await {
+        Ok(reply) | Err(Refused(reply)) => reply,
+    };
+    decorate(reply, &settings, head, trace)
+}
+
+async fn dispatch(
+    settings: &Settings,
+    head: &RequestHead,
+    request: IncomingRequest,
+    trace: &mut Trace,
+) -> Result<Reply, Refused> {
+    if head.is_preflight() {
+        return preflight(settings, head);
+    }
+    let route = route::route(&head.path, &settings.services);
+    match &route {
+        Route::Keys | Route::Key(_) => {
+            admin::authorize(head.header("authorization"))?;
+            let limit = admin::MAX_BODY_BYTES.min(settings.max_body_bytes);
+            let body = read_body(request, limit).await?;
+            admin::serve(
+                &route,
+                &head.method,
+                head.header("content-type"),
+                &body,
+                settings,
+            )
+        }
+        Route::Health | Route::ServiceList | Route::ServiceEntry(_) | Route::ServiceContract(_) => {
+            if !access::is_read(&head.method) {
+                return Err(method_not_allowed(&head.method, "GET, HEAD"));
+            }
+            authenticate(head, trace)?;
+            Ok(discovery(&route, settings, &head.request_id).await)
+        }
+        Route::Upstream(service) => {
+            let caller = authenticate(head, trace)?;
+            access::authorize(
+                caller.as_ref(),
+                service,
+                &head.method,
+                settings.is_public_read(service),
+            )
+            .map_err(refused)?;
+            let body = read_body(request, settings.max_body_bytes).await?;
+            Ok(pass_on(service, head, caller.as_ref(), body, trace).await)
+        }
+        Route::NotFound => Err(ApiError::not_found(format!(
+            "nothing at {}: services are reached under /<service>/...; GET /services lists them",
+            head.path
+        ))
+        .into()),
+    }
+}
+
+async fn discovery(route: &Route, settings: &Settings, request_id: &str) -> Reply {
+    match route {
+        Route::Health => registry::health(&settings.services, request_id).await,
+        Route::ServiceList => {
+            let entries = registry::entries(&settings.services, request_id).await;
+            Reply::json(200, &json!({ "services": entries }))
+        }
+        Route::ServiceEntry(name) | Route::ServiceContract(name)
+            if !settings.is_registered(name) =>
+        {
+            Reply::error(ApiError::not_found(format!(
+                "no service {name:?}; GET /services lists them"
+            )))
+        }
+        Route::ServiceEntry(name) => {
+            let entries = registry::entries(std::slice::from_ref(name), request_id).await;
+            Reply::json(200, &entries[0])
+        }
+        Route::ServiceContract(name) => registry::contract(name, request_id).await,
+        _ => Reply::error(ApiError::not_found("not a discovery resource")),
+    }
+}
+
+/// The key the request carries, checked and counted; `None` for an anonymous request. A key
+/// that is sent is always checked, even where none is needed.
+fn authenticate(head: &RequestHead, trace: &mut Trace) -> Result<Option<KeyRecord>, Refused> {
+    let token =
+        match Credential::from_headers(head.header("authorization"), head.header("x-api-key")) {
+            Credential::None => return Ok(None),
+            Credential::Malformed => {
+                return Err(invalid_token(
+                    "send the key as Authorization: Bearer <key> or x-api-key: <key>",
+                ))
+            }
+            Credential::Token(token) => token,
+        };
+    let Some(key) = KeyStore::open()?.authenticate(&token)? else {
+        return Err(invalid_token("the API key is unknown or revoked"));
+    };
+    trace.key_id = Some(key.id.clone());
+    let verdict = rate_limit::count_request(&key.id, key.rate_per_minute, now_millis())?;
+    trace.rate = Some(verdict.clone());
+    if let Some(retry_after) = verdict.retry_after {
+        let message = format!(
+            "rate limit of {} requests per minute reached; retry in {retry_after} s",
+            verdict.limit
+        );
+        return Err(Refused(
+            Reply::error(ApiError::new(429, message))
+                .with_header("retry-after", &retry_after.to_string()),
+        ));
+    }
+    Ok(Some(key))
+}
+
+fn invalid_token(message: &str) -> Refused {
+    Refused(Reply::error(ApiError::new(401, message)).with_header(
+        "www-authenticate",
+        "Bearer realm=\"gateway\", error=\"invalid_token\"",
+    ))
+}
+
+fn refused(refusal: Refusal) -> Refused {
+    match refusal {
+        Refusal::NoKey => Refused(
+            Reply::error(ApiError::new(
+                401,
+                "this request needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",
+            ))
+            .with_header("www-authenticate", "Bearer realm=\"gateway\""),
+        ),
+        Refusal::MissingScope(scope) => Refused(Reply::error(ApiError::new(
+            403,
+            format!("this key lacks the scope {scope}"),
+        ))),
+    }
+}
+
+async fn pass_on(
+    service: &str,
+    head: &RequestHead,
+    caller: Option<&KeyRecord>,
+    body: Vec<u8>,
+    trace: &mut Trace,
+) -> Reply {
+    let identity = Identity {
+        request_id: &head.request_id,
+        key_id: caller.map(|key| key.id.as_str()),
+        scopes: caller.map(|key| key.scopes.as_slice()).unwrap_or_default(),
+        client_addr: head.client_addr(),
+    };
+    let headers = upstream_headers(&head.headers, &identity);
+    let path_and_query = format!("{}{}", head.path, head.query);
+    trace.upstream = Some(service.to_owned());
+    let started = Instant::now();
+    let answer = proxy::call(service, &head.method, &path_and_query, &headers, body).await;
+    trace.upstream_time = Some(started.elapsed());
+    match answer {
+        Ok(upstream) => Reply {
+            status: upstream.status,
+            headers: downstream_headers(&upstream.headers),
+            body: upstream.body,
+        },
+        Err(err) => Reply::error(ApiError {
+            detail: Some(err),
+            ..ApiError::new(502, format!("the {service} service could not be reached"))
+        }),
+    }
+}
+
+fn preflight(settings: &Settings, head: &RequestHead) -> Result<Reply, Refused> {
+    let origin = head.header("origin").unwrap_or_default();
+    if !settings.cors.allows(origin) {
+        return Err(ApiError::new(403, format!("origin {origin:?} is not allowed")).into());
+    }
+    let mut reply = Reply::empty(204);
+    for (name, value) in settings
+        .cors
+        .preflight_headers(origin, head.header("access-control-request-headers"))
+    {
+        reply = reply.with_header(&name, &value);
+    }
+    Ok(reply)
+}
+
+/// The headers every answer carries: the request id, CORS for an allowed origin, and the rate
+/// limit's state for a keyed request.
+fn decorate(mut reply: Reply, settings: &Settings, head: &RequestHead, trace: &Trace) -> Reply {
+    reply = reply.with_header("x-request-id", &head.request_id);
+    if let Some(origin) = head.header("origin") {
+        if settings.cors.allows(origin) && !reply.has_header("access-control-allow-origin") {
+            for (name, value) in settings.cors.response_headers(origin) {
+                reply = reply.with_header(&name, &value);
+            }
+        }
+    }
+    if let Some(rate) = &trace.rate {
+        reply = reply
+            .with_header("ratelimit-limit", &rate.limit.to_string())
+            .with_header("ratelimit-remaining", &rate.remaining.to_string());
+    }
+    reply
+}

@@ -272,7 +272,7 @@ impl PartialSchema for CloudEventSchema {
                 .min_length(Some(1))
                 .max_length(Some(MAX_ATTRIBUTE_LEN))
                 .description(Some(format!(
-                    "{description} (1 to {MAX_ATTRIBUTE_LEN} bytes)"
+                    "{description} (1 to {MAX_ATTRIBUTE_LEN} characters)"
                 )))
         };
         let optional_text = |description: &str| {
@@ -443,7 +443,9 @@ pub fn read_topic() {}
 ///
 /// Appends one CloudEvent or an array of them, in one transaction: all or none. An event whose
 /// id the topic already holds is not appended again and keeps its offset. The topic is created by
-/// its first publish. Subscribers get the events pushed after the answer.
+/// its first publish. Subscribers get the events pushed after the answer. An event without a
+/// `requestid` attribute gets the request's `x-request-id` header (1 to 128 of `A-Za-z0-9._:-`)
+/// as `requestid`; a push carries the event's `requestid` as its `x-request-id`.
 #[utoipa::path(
     post,
     path = "/events/{topic}",
@@ -864,27 +866,27 @@ mod tests {
             "time": "2026-11-23T10:00:00Z", "datacontenttype": "application/json",
             "subject": "x", "data": null, "requestid": "r-1",
         });
-        assert!(parse_publish(full.to_string().as_bytes()).is_ok());
+        assert!(parse_publish(full.to_string().as_bytes(), None).is_ok());
         let nulls = json!({
             "specversion": "1.0", "id": "a", "source": "/s", "type": "t",
             "time": null, "datacontenttype": null, "subject": null,
         });
-        assert!(parse_publish(nulls.to_string().as_bytes()).is_ok());
+        assert!(parse_publish(nulls.to_string().as_bytes(), None).is_ok());
         for required in ["specversion", "id", "source", "type"] {
             let mut missing = full.clone();
             missing.as_object_mut().unwrap().remove(required);
             assert!(
-                parse_publish(missing.to_string().as_bytes()).is_err(),
+                parse_publish(missing.to_string().as_bytes(), None).is_err(),
                 "{required}"
             );
         }
         let mut badly_named = full.clone();
         badly_named["data_base64"] = json!("x");
         assert!(!names.is_match("data_base64"));
-        assert!(parse_publish(badly_named.to_string().as_bytes()).is_err());
+        assert!(parse_publish(badly_named.to_string().as_bytes(), None).is_err());
         let mut long = full.clone();
         long["id"] = json!("x".repeat(MAX_ATTRIBUTE_LEN + 1));
-        assert!(parse_publish(long.to_string().as_bytes()).is_err());
+        assert!(parse_publish(long.to_string().as_bytes(), None).is_err());
     }
 
     #[test]

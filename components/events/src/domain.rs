@@ -2,7 +2,9 @@
 //! retry backoff. Plain Rust: no I/O, no Spin.
 
 use serde_json::value::RawValue;
-use service_kit::request::media_type;
+use serde_json::Value;
+use service_kit::request::{json_i64, media_type};
+use service_kit::trace;
 use service_kit::{ApiError, CloudEvent};
 
 /// Most events one publish request may carry.
@@ -216,7 +218,7 @@ impl SubscriptionSpec {
         };
         let max_attempts = match fields.remove("max_attempts") {
             None | Some(serde_json::Value::Null) => None,
-            Some(value) => Some(value.as_i64().ok_or_else(|| {
+            Some(value) => Some(json_i64(&value).ok_or_else(|| {
                 format!("max_attempts must be an integer from 1 to {MAX_ATTEMPTS}, got {value}")
             })?),
         };
@@ -345,8 +347,10 @@ pub struct NewEvent {
 }
 
 /// Parses a publish body: one CloudEvent or an array of at most [`MAX_BATCH`]. Every event is
-/// checked; the first invalid one refuses the whole request, named by its index.
-pub fn parse_publish(body: &[u8]) -> Result<Vec<NewEvent>, ApiError> {
+/// checked; the first invalid one refuses the whole request, named by its index. Events without a
+/// `requestid` get `request_id` (the publish request's `x-request-id`), so the ones a client
+/// publishes directly can be followed like those the services publish.
+pub fn parse_publish(body: &[u8], request_id: Option<&str>) -> Result<Vec<NewEvent>, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let items: Vec<&RawValue> = match first {
         None => {
@@ -378,15 +382,19 @@ pub fn parse_publish(body: &[u8]) -> Result<Vec<NewEvent>, ApiError> {
             } else {
                 format!("event at index {index}")
             };
-            parse_event(raw).map_err(|problem| ApiError::bad_request(format!("{name}: {problem}")))
+            parse_event(raw, request_id)
+                .map_err(|problem| ApiError::bad_request(format!("{name}: {problem}")))
         })
         .collect()
 }
 
-fn parse_event(raw: &RawValue) -> Result<NewEvent, String> {
-    let event: CloudEvent =
+fn parse_event(raw: &RawValue, request_id: Option<&str>) -> Result<NewEvent, String> {
+    let mut event: CloudEvent =
         serde_json::from_str(raw.get()).map_err(|err| format!("not a CloudEvent: {err}"))?;
     event.validate()?;
+    if let Some(id) = request_id {
+        stamp_request_id(&mut event, id);
+    }
     let json = serde_json::to_string(&event).map_err(|err| err.to_string())?;
     if json.len() > MAX_EVENT_BYTES {
         return Err(format!("larger than {MAX_EVENT_BYTES} bytes"));
@@ -396,6 +404,29 @@ fn parse_event(raw: &RawValue) -> Result<NewEvent, String> {
         event_type: event.event_type,
         json,
     })
+}
+
+/// Gives `event` the `requestid` attribute unless it has one (null counts as absent, as in
+/// CloudEvents' JSON format): an id set by the event's producer is closer to the cause.
+fn stamp_request_id(event: &mut CloudEvent, id: &str) {
+    let slot = event
+        .extensions
+        .entry(trace::ATTRIBUTE)
+        .or_insert(Value::Null);
+    if slot.is_null() {
+        *slot = Value::String(id.to_owned());
+    }
+}
+
+/// The `requestid` of a stored event, when it is an id `x-request-id` may carry (a producer may
+/// have put anything there; only valid ids travel on as a header).
+pub fn request_id_of(event_json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Traced {
+        requestid: Option<Value>,
+    }
+    let traced: Traced = serde_json::from_str(event_json).ok()?;
+    traced.requestid?.as_str().and_then(trace::parse)
 }
 
 /// Delay before the next attempt after `attempts` failed ones: `base * 2^(attempts-1)`, capped.
@@ -523,6 +554,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!((spec.max_attempts, spec.from), (1, StartFrom::Latest));
+        // JSON Schema's integers include numbers written with a zero fraction.
+        let spec = SubscriptionSpec::from_json(
+            json!({"topics": ["*"], "endpoint": "http://a", "max_attempts": 51.0}),
+        )
+        .unwrap();
+        assert_eq!(spec.max_attempts, 51);
         let cases = [
             (json!({"topics": [], "endpoint": "http://a"}), "topics"),
             (
@@ -591,13 +628,14 @@ mod tests {
 
     #[test]
     fn publish_bodies_are_one_event_or_an_array() {
-        let one = parse_publish(event("a").to_string().as_bytes()).unwrap();
+        let one = parse_publish(event("a").to_string().as_bytes(), None).unwrap();
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].id, "a");
         assert_eq!(one[0].event_type, "test.happened");
         let stored: serde_json::Value = serde_json::from_str(&one[0].json).unwrap();
         assert_eq!(stored, event("a"));
-        let many = parse_publish(json!([event("a"), event("b")]).to_string().as_bytes()).unwrap();
+        let many =
+            parse_publish(json!([event("a"), event("b")]).to_string().as_bytes(), None).unwrap();
         assert_eq!(
             many.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
@@ -608,21 +646,24 @@ mod tests {
     fn an_invalid_event_refuses_the_request_naming_its_index() {
         let mut bad = event("b");
         bad["specversion"] = json!("0.3");
-        let err = parse_publish(json!([event("a"), bad]).to_string().as_bytes()).unwrap_err();
+        let err = parse_publish(json!([event("a"), bad]).to_string().as_bytes(), None).unwrap_err();
         assert_eq!(err.status, 400);
         assert!(
             err.message.contains("index 1") && err.message.contains("specversion"),
             "{}",
             err.message
         );
-        let err =
-            parse_publish(json!([event("a"), {"id": "x"}]).to_string().as_bytes()).unwrap_err();
+        let err = parse_publish(
+            json!([event("a"), {"id": "x"}]).to_string().as_bytes(),
+            None,
+        )
+        .unwrap_err();
         assert!(err.message.contains("index 1"), "{}", err.message);
-        let err = parse_publish(json!({"id": "x"}).to_string().as_bytes()).unwrap_err();
+        let err = parse_publish(json!({"id": "x"}).to_string().as_bytes(), None).unwrap_err();
         assert!(err.message.starts_with("event: "), "{}", err.message);
         for body in ["", "  ", "{", "[]", "42", "[1]"] {
             assert_eq!(
-                parse_publish(body.as_bytes()).unwrap_err().status,
+                parse_publish(body.as_bytes(), None).unwrap_err().status,
                 400,
                 "{body}"
             );
@@ -632,11 +673,11 @@ mod tests {
     #[test]
     fn more_than_a_batch_is_too_large() {
         let events: Vec<_> = (0..=MAX_BATCH).map(|i| event(&i.to_string())).collect();
-        let err = parse_publish(serde_json::to_vec(&events).unwrap().as_slice()).unwrap_err();
+        let err = parse_publish(serde_json::to_vec(&events).unwrap().as_slice(), None).unwrap_err();
         assert_eq!(err.status, 413);
         let events: Vec<_> = (0..MAX_BATCH).map(|i| event(&i.to_string())).collect();
         assert_eq!(
-            parse_publish(serde_json::to_vec(&events).unwrap().as_slice())
+            parse_publish(serde_json::to_vec(&events).unwrap().as_slice(), None)
                 .unwrap()
                 .len(),
             MAX_BATCH
@@ -644,10 +685,51 @@ mod tests {
     }
 
     #[test]
+    fn published_events_without_a_request_id_get_the_requests() {
+        let stored = |events: Vec<NewEvent>| -> Vec<serde_json::Value> {
+            events
+                .iter()
+                .map(|e| serde_json::from_str(&e.json).unwrap())
+                .collect()
+        };
+        let one = parse_publish(event("a").to_string().as_bytes(), Some("r-1")).unwrap();
+        assert_eq!(stored(one)[0]["requestid"], "r-1");
+        let mut own = event("b");
+        own["requestid"] = json!("producer-id");
+        let mut cleared = event("c");
+        cleared["requestid"] = json!(null);
+        let body = json!([event("a"), own, cleared]).to_string();
+        let many = stored(parse_publish(body.as_bytes(), Some("r-2")).unwrap());
+        let ids: Vec<_> = many.iter().map(|e| e["requestid"].clone()).collect();
+        assert_eq!(ids, [json!("r-2"), json!("producer-id"), json!("r-2")]);
+        let untraced = stored(parse_publish(event("a").to_string().as_bytes(), None).unwrap());
+        assert_eq!(untraced[0], event("a"));
+    }
+
+    #[test]
+    fn only_valid_request_ids_of_events_travel_as_headers() {
+        let mut traced = event("a");
+        traced["requestid"] = json!("r-1");
+        assert_eq!(request_id_of(&traced.to_string()).as_deref(), Some("r-1"));
+        for value in [
+            json!(null),
+            json!(7),
+            json!("two words"),
+            json!({"id": "r-1"}),
+        ] {
+            let mut odd = event("a");
+            odd["requestid"] = value;
+            assert_eq!(request_id_of(&odd.to_string()), None, "{odd}");
+        }
+        assert_eq!(request_id_of(&event("a").to_string()), None);
+        assert_eq!(request_id_of("not json"), None);
+    }
+
+    #[test]
     fn oversized_events_are_refused() {
         let mut big = event("a");
         big["data"] = json!("x".repeat(MAX_EVENT_BYTES));
-        let err = parse_publish(big.to_string().as_bytes()).unwrap_err();
+        let err = parse_publish(big.to_string().as_bytes(), None).unwrap_err();
         assert!(err.message.contains("larger than"), "{}", err.message);
     }
 

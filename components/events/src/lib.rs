@@ -78,6 +78,7 @@ enum After {
 
 #[http_component]
 async fn handle_events(request: IncomingRequest, out: ResponseOutparam) {
+    service_kit::trace::begin(&request);
     let (response, after) = match serve(request).await {
         Ok(answer) => answer,
         Err(err) => (err.into_response(SERVICE), None),
@@ -179,7 +180,8 @@ fn unknown(name: &str) -> ApiError {
 async fn publish(topic: &str, request: IncomingRequest) -> ApiResult<Answer> {
     domain::check_content_type(header(&request, "content-type").as_deref())?;
     let body = read_body(request, MAX_PUBLISH_BYTES).await?;
-    let events = domain::parse_publish(&body)?;
+    let request_id = service_kit::trace::request_id();
+    let events = domain::parse_publish(&body, request_id.as_deref())?;
     let conn = store::open()?;
     let state = store::topic_state(&conn, topic)?;
     if state.is_none() {

@@ -18,8 +18,10 @@ const CONNECT_TIMEOUT_NS: u64 = 2_000_000_000;
 const RESPONSE_TIMEOUT_NS: u64 = 5_000_000_000;
 
 /// Delivers `event`; `Ok` on any 2xx, else what went wrong (kept as the cursor's `last_error`).
+/// One event per request, so its `requestid` is the request's `x-request-id`: the subscriber's
+/// own calls then carry on the id of the request that caused the event.
 pub async fn push(endpoint: &str, event: &Outgoing) -> Result<(), String> {
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(Method::Post)
         .uri(endpoint)
         .header("content-type", service_kit::cloudevent::CONTENT_TYPE)
@@ -28,6 +30,9 @@ pub async fn push(endpoint: &str, event: &Outgoing) -> Result<(), String> {
         .header("ce-type", header_value(&event.event_type))
         .body(event.json.as_bytes().to_vec())
         .build();
+    if let Some(id) = crate::domain::request_id_of(&event.json) {
+        request.set_header(service_kit::trace::HEADER, id);
+    }
     let (request, body) = request
         .try_into_outgoing_request()
         .map_err(|err| format!("invalid request to {endpoint}: {err}"))?;

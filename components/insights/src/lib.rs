@@ -38,6 +38,7 @@ const MAX_ALERTS: i64 = 1000;
 
 #[http_component]
 async fn handle_insights(request: IncomingRequest) -> Response {
+    service_kit::trace::begin(&request);
     respond(SERVICE, serve(request).await)
 }
 

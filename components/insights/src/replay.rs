@@ -152,9 +152,11 @@ impl EventsClient {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ReplayError> {
-        let request = Request::get(format!("{}{path}", self.base))
+        let mut request = Request::get(format!("{}{path}", self.base))
             .header("accept", "application/json")
             .build();
+        // So the log's reads show up under the rebuild that caused them.
+        service_kit::trace::propagate(&mut request);
         let response: Response = spin_sdk::http::send(request)
             .await
             .map_err(|err| ReplayError::Upstream(format!("GET {path}: {err}")))?;

@@ -29,8 +29,13 @@ pub struct CloudEvent {
 }
 
 impl CloudEvent {
-    /// A new event with a fresh id, the current time and JSON `data`.
+    /// A new event with a fresh id, the current time and JSON `data`, carrying the current
+    /// request's id as `requestid` when it has one (so the event can be traced to its cause).
     pub fn new(source: &str, event_type: &str, subject: Option<String>, data: Value) -> CloudEvent {
+        let mut extensions = Map::new();
+        if let Some(id) = crate::trace::request_id() {
+            extensions.insert(crate::trace::ATTRIBUTE.to_owned(), Value::String(id));
+        }
         CloudEvent {
             specversion: "1.0".to_owned(),
             id: uuid::Uuid::new_v4().to_string(),
@@ -40,7 +45,7 @@ impl CloudEvent {
             datacontenttype: Some("application/json".to_owned()),
             subject,
             data: Some(data),
-            extensions: Map::new(),
+            extensions,
         }
     }
 
@@ -60,7 +65,8 @@ impl CloudEvent {
             if value.is_empty() {
                 return Err(format!("{name} must not be empty"));
             }
-            if value.len() > 256 {
+            // Characters, not bytes: JSON Schema's `maxLength`, which the contracts state, counts those.
+            if value.chars().count() > 256 {
                 return Err(format!("{name} is longer than 256 characters"));
             }
         }
@@ -121,6 +127,17 @@ mod tests {
     }
 
     #[test]
+    fn new_events_carry_the_current_request_id() {
+        crate::trace::begin_with(Some("r-42"));
+        let traced = CloudEvent::new("/x", "x.y", None, json!(null));
+        crate::trace::begin_with(None);
+        let untraced = CloudEvent::new("/x", "x.y", None, json!(null));
+        assert_eq!(traced.extensions["requestid"], "r-42");
+        assert!(traced.validate().is_ok());
+        assert!(untraced.extensions.is_empty());
+    }
+
+    #[test]
     fn missing_and_bad_attributes_are_named() {
         let mut event = CloudEvent::new("/x", "x.y", None, json!(null));
         event.specversion = "0.3".into();
@@ -134,6 +151,11 @@ mod tests {
         let mut event = CloudEvent::new("/x", "x.y", None, json!(null));
         event.extensions.insert("Bad-Name".into(), json!(1));
         assert!(event.validate().unwrap_err().contains("Bad-Name"));
+        let mut event = CloudEvent::new("/x", "x.y", None, json!(null));
+        event.id = "é".repeat(256);
+        assert!(event.validate().is_ok(), "256 characters, though 512 bytes");
+        event.id.push('é');
+        assert!(event.validate().unwrap_err().contains("id"));
         assert!(
             serde_json::from_value::<CloudEvent>(json!({"specversion": "1.0", "id": "1"})).is_err()
         );

@@ -1,6 +1,7 @@
 //! The small toolkit every service component is built on, so that each service's own crate holds only
 //! its domain: one JSON error shape, request reading with limits, timestamps, CloudEvents, SQLite
-//! transactions, the transactional outbox, and what every contract and health endpoint shares.
+//! transactions, the transactional outbox, the current request's id (`trace`), and what every
+//! contract and health endpoint shares.
 //!
 //! Everything here is plain Rust over `spin-sdk`; nothing is specific to one service.
 
@@ -11,6 +12,7 @@ pub mod contract;
 pub mod db;
 pub mod outbox;
 pub mod request;
+pub mod trace;
 
 pub use api::{ApiError, ApiResult};
 pub use cloudevent::CloudEvent;

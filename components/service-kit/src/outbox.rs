@@ -180,12 +180,15 @@ pub async fn forward_quietly(conn: &Connection, service: &str) {
 }
 
 async fn publish(base: &str, topic: &str, body: String) -> Result<(), String> {
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(Method::Post)
         .uri(format!("{}/events/{topic}", base.trim_end_matches('/')))
         .header("content-type", BATCH_CONTENT_TYPE)
         .body(body)
         .build();
+    // The log stamps it on forwarded events without a `requestid`: only those staged by a
+    // request that had no id lack one, and the request sending them on is then the nearest cause.
+    crate::trace::propagate(&mut request);
     let response: Response = spin_sdk::http::send(request)
         .await
         .map_err(|err| format!("publishing to {topic}: {err}"))?;

@@ -39,6 +39,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 #[http_component]
 async fn handle_support(request: IncomingRequest) -> Response {
+    service_kit::trace::begin(&request);
     let (path, query) = path_and_query(&request);
     respond(SERVICE, serve(&path, &query, request).await)
 }

@@ -47,6 +47,7 @@ const DEFAULT_READINGS_WINDOW_MILLIS: i64 = 60 * 60 * 1000;
 
 #[http_component]
 async fn handle_telemetry(request: IncomingRequest) -> Response {
+    service_kit::trace::begin(&request);
     respond(SERVICE, serve(request).await)
 }
 
@@ -83,7 +84,7 @@ async fn read_json(request: IncomingRequest) -> ApiResult<Value> {
     tag = "readings",
     summary = "Ingest temperature readings",
     description = "One reading or an array of 1 to 1000, all or nothing: any invalid reading refuses \
-        the whole request (400, naming it as `readings[i].field`). `at` may be at most 5 minutes in \
+        the whole request (400 or 422, naming it as `readings[i].field`). `at` may be at most 5 minutes in \
         the future; without it the reading is taken now, so two readings of one sensor without `at` \
         in one request are refused. A reading already stored for (sensor, at) is a duplicate; one \
         older than the sensor's latest is stored but not judged (`out_of_order`).",
@@ -93,6 +94,8 @@ async fn read_json(request: IncomingRequest) -> ApiResult<Value> {
         (status = 400, description = "The JSON or a reading is invalid; the message names it.", body = ErrorBody),
         (status = 413, description = "More than 1000 readings, or a body over 1 MiB.", body = ErrorBody),
         (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+        (status = 422, description = "A reading's `at` is more than 5 minutes in the future, or two \
+            readings of one sensor lack `at`; the message names the reading.", body = ErrorBody),
     )
 )]
 async fn post_readings(request: IncomingRequest) -> ApiResult<Response> {
@@ -168,6 +171,7 @@ fn get_rules(sensor_id: &str, query: &str) -> ApiResult<Response> {
         (status = 404, description = "The id breaks the sensor id rule, so no such sensor can exist.", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
         (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+        (status = 422, description = "`min_celsius` (given or default) is not below `max_celsius`.", body = ErrorBody),
     )
 )]
 async fn put_rules(sensor_id: &str, request: IncomingRequest) -> ApiResult<Response> {

@@ -33,6 +33,22 @@ fn events(ids: &[&str]) -> Vec<Value> {
     ids.iter().map(|id| event(id)).collect()
 }
 
+/// `event` as the log keeps it after a publish request with `x-request-id: request_id`: the log
+/// stamps the request's id (which the gateway always sets) on events without a `requestid`.
+fn stamped(event: Value, request_id: &str) -> Value {
+    let mut event = event;
+    event["requestid"] = json!(request_id);
+    event
+}
+
+/// Publishes `events` to `topic` as one batch with `x-request-id: request_id`, asserting `201`.
+fn publish_traced(app: &TestApp, topic: &str, events: &[Value], request_id: &str) {
+    let headers = [("content-type", CE_BATCH), ("x-request-id", request_id)];
+    let body = Value::from(events.to_vec()).to_string();
+    let response = app.request("POST", &format!("/events/{topic}"), &headers, body);
+    assert_eq!(response.status, 201, "{}", response.text());
+}
+
 fn subscribe(app: &TestApp, name: &str, body: &Value) -> TestResponse {
     app.put_json(&format!("/events/subscriptions/{name}"), body)
 }
@@ -109,13 +125,15 @@ fn strings(ids: &[&str]) -> Vec<String> {
 #[test]
 fn one_event_is_appended_and_read_back() {
     let app = start();
-    let response = app.post("/events/orders", CE_JSON, event("a").to_string());
+    let headers = [("content-type", CE_JSON), ("x-request-id", "pub-a")];
+    let response = app.request("POST", "/events/orders", &headers, event("a").to_string());
     assert_eq!(response.status, 201, "{}", response.text());
     assert_eq!(response.json(), json!({"topic": "orders", "offsets": [1]}));
     let log = app.get_json("/events/orders");
+    let stored = stamped(event("a"), "pub-a");
     assert_eq!(
         log,
-        json!({"topic": "orders", "head": 1, "events": [{"offset": 1, "event": event("a")}]})
+        json!({"topic": "orders", "head": 1, "events": [{"offset": 1, "event": stored}]})
     );
     // application/json is accepted too, and offsets continue.
     let response = app.post("/events/orders", JSON, event("b").to_string());
@@ -125,18 +143,20 @@ fn one_event_is_appended_and_read_back() {
 #[test]
 fn an_array_is_appended_in_order_and_read_with_after_and_limit() {
     let app = start();
-    assert_eq!(
-        app.publish_events("shop.orders", &events(&["a", "b", "c", "d"])),
-        [1, 2, 3, 4]
-    );
+    let headers = [("content-type", CE_BATCH), ("x-request-id", "pub-1")];
+    let body = Value::from(events(&["a", "b", "c", "d"])).to_string();
+    let response = app.request("POST", "/events/shop.orders", &headers, body);
+    assert_eq!(response.status, 201, "{}", response.text());
+    assert_eq!(response.json()["offsets"], json!([1, 2, 3, 4]));
+    let stored = |id| stamped(event(id), "pub-1");
     let page = app.get_json("/events/shop.orders?after=1&limit=2");
     assert_eq!(page["head"], 4);
     assert_eq!(
         page["events"],
-        json!([{"offset": 2, "event": event("b")}, {"offset": 3, "event": event("c")}])
+        json!([{"offset": 2, "event": stored("b")}, {"offset": 3, "event": stored("c")}])
     );
     let rest = app.get_json("/events/shop.orders?after=3");
-    assert_eq!(rest["events"], json!([{"offset": 4, "event": event("d")}]));
+    assert_eq!(rest["events"], json!([{"offset": 4, "event": stored("d")}]));
     assert_eq!(
         app.get_json("/events/shop.orders?after=4")["events"],
         json!([])
@@ -529,7 +549,7 @@ fn delivery_after_publish_needs_no_dispatch() {
     assert_eq!(subscribe(&app, "pusher", &body).status, 201);
     assert_eq!(received_at_least(&upstream, 1), ["old"]);
     // A new event is pushed right after its publish.
-    app.publish_events("push", &events(&["new"]));
+    publish_traced(&app, "push", &events(&["new"]), "pub-new");
     received_at_least(&upstream, 2);
     let requests = upstream.requests();
     let delivery = &requests[1];
@@ -541,9 +561,10 @@ fn delivery_after_publish_needs_no_dispatch() {
     );
     assert_eq!(delivery.header("ce-id"), Some("new"));
     assert_eq!(delivery.header("ce-type"), Some("test.thing.happened"));
+    assert_eq!(delivery.header("x-request-id"), Some("pub-new"));
     assert_eq!(
         serde_json::from_slice::<Value>(&delivery.body).unwrap(),
-        event("new")
+        stamped(event("new"), "pub-new")
     );
     let view = subscription_where(&app, "pusher", PUSH_DEADLINE, "no lag", false, |v| {
         v["lag"] == 0
@@ -655,7 +676,7 @@ fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
     let upstream = UpstreamServer::with_statuses(&[500; 6]);
     let body = json!({"topics": ["dead"], "endpoint": upstream.url(), "max_attempts": 2});
     assert_eq!(subscribe(&app, "dead", &body).status, 201);
-    app.publish_events("dead", &events(&["a", "b", "c"]));
+    publish_traced(&app, "dead", &events(&["a", "b", "c"]), "pub-dead");
     let view = subscription_where(&app, "dead", RETRY_DEADLINE, "3 dead letters", true, |v| {
         v["dead_letters"] == 3 && v["lag"] == 0
     });
@@ -673,7 +694,7 @@ fn a_dead_subscriber_fills_its_dead_letters_and_replay_delivers_them() {
     assert_eq!(list.len(), 3);
     assert_eq!(list[0]["topic"], "dead");
     assert_eq!(list[0]["offset"], 1);
-    assert_eq!(list[0]["event"], event("a"));
+    assert_eq!(list[0]["event"], stamped(event("a"), "pub-dead"));
     assert_eq!(list[0]["attempts"], 2);
     assert!(list[0]["error"].as_str().unwrap().contains("500"));
     assert!(list[0]["failed_at"].as_str().unwrap().ends_with('Z'));

@@ -39,7 +39,7 @@ fn conformance_spec() -> AppSpec {
             "SPIN_VARIABLE_SECRET_THING".to_owned(),
             SECRET_THING.to_owned(),
         )],
-        extra_args: Vec::new(),
+        ..AppSpec::default()
     }
 }
 

@@ -93,7 +93,7 @@ fn real_answers_fit_the_contract() {
     contract.assert_answer(rules, "GET", 200, &boiler_rules);
     for (body, status) in [
         (json!({"max_celsius": 50}), 200),
-        (json!({"min_celsius": 60}), 400),
+        (json!({"min_celsius": 60}), 422),
     ] {
         let put = app.put("/telemetry/sensors/boiler-1/rules", JSON, body.to_string());
         contract.assert_answer(rules, "PUT", status, &put);

@@ -125,7 +125,7 @@ fn real_answers_match_their_documented_schemas() {
             "/visits/324?startDate=20170230",
             "",
             Vec::new(),
-            400,
+            422,
         ),
         (
             "get",

@@ -7,6 +7,12 @@
 //! either. Each [`TestApp`] owns a temp dir holding its state dir, runtime config
 //! and server log, and kills its server (and the server's children) on drop.
 //!
+//! The main app has one public component, the API gateway: [`main_app_spec`]
+//! gives it an admin token ([`TEST_ADMIN_TOKEN`]) and, once it is up, the harness
+//! creates an all-scopes key that [`TestApp::request`] and every convenience
+//! method send, so service tests read as before. Tests of authentication choose
+//! their own [`Credentials`] with [`TestApp::request_as`].
+//!
 //! Helpers for the tests' other parties live here too: [`UpstreamServer`] (a
 //! loopback HTTP server for outbound requests) and [`RedisServer`]; and what the
 //! service tests share: [`eventually`] (the only way a test waits), JSON requests
@@ -181,18 +187,71 @@ pub fn assert_methods_not_allowed(app: &TestApp, cases: &[(&str, &str, &str)]) {
     }
 }
 
-/// The main app's runtime config with every service's store in the test's temp dir.
+/// The main app's runtime config with every service's store (and the gateway's) in the test's
+/// temp dir.
 pub fn main_app_runtime_config() -> String {
     let mut config = String::new();
-    for label in ["visits", "events", "support", "telemetry", "insights"] {
+    for label in SERVICES.iter().chain(&["gateway"]) {
         config.push_str(&format!(
             "[sqlite_database.{label}]\ntype = \"spin\"\npath = \"{{tmp}}/{label}.db\"\n\n"
         ));
     }
-    config.push_str(
-        "[key_value_store.telemetry]\ntype = \"spin\"\npath = \"{tmp}/telemetry_kv.db\"\n",
-    );
+    for label in ["telemetry", "gateway"] {
+        config.push_str(&format!(
+            "[key_value_store.{label}]\ntype = \"spin\"\npath = \"{{tmp}}/{label}_kv.db\"\n\n"
+        ));
+    }
     config
+}
+
+/// The services behind the gateway (its default `services` registry), in registry order.
+pub const SERVICES: [&str; 5] = ["visits", "events", "support", "telemetry", "insights"];
+
+/// The gateway's admin token the main app is started with (`SPIN_VARIABLE_ADMIN_TOKEN`).
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-3f9c2a71";
+
+/// Rate of the key the harness makes for the convenience methods: the gateway's maximum, so no
+/// test that is not about rate limits meets one.
+const DEFAULT_KEY_RATE: u32 = 1_000_000;
+
+/// Every scope a key can hold: `<service>:read` and `<service>:write` of each service.
+pub fn all_scopes() -> Vec<String> {
+    SERVICES
+        .iter()
+        .flat_map(|service| [format!("{service}:read"), format!("{service}:write")])
+        .collect()
+}
+
+/// The spec of the repository's own app (`spin.toml` at the repo root): every store in the temp
+/// dir, the test admin token, and `extra_args` after `up`'s. Tests that need another runtime
+/// config change the spec, then [`TestApp::start`] it.
+pub fn main_app_spec(extra_args: &[&str]) -> AppSpec {
+    for component in SERVICES.iter().chain(&["gateway"]) {
+        require_file(
+            &repo_root().join(format!("target/wasm32-wasip2/release/{component}.wasm")),
+            "build the components with `cargo xtask build`",
+        );
+    }
+    AppSpec {
+        manifest: repo_root().join("spin.toml"),
+        runtime_config: main_app_runtime_config(),
+        extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
+        admin_token: Some(TEST_ADMIN_TOKEN.to_owned()),
+        ..AppSpec::default()
+    }
+}
+
+/// Whose credentials a request carries (see [`TestApp::request_as`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Credentials<'a> {
+    /// The harness's all-scopes key, if the app has one (what [`TestApp::request`] sends).
+    Default,
+    /// None at all: an anonymous caller.
+    None,
+    /// `Authorization: Bearer <key>`.
+    Key(&'a str),
+    /// `Authorization: Bearer <the admin token>`.
+    Admin,
 }
 
 /// What to start: a manifest plus its runtime config, environment and flags.
@@ -207,6 +266,10 @@ pub struct AppSpec {
     pub env: Vec<(String, String)>,
     /// Extra arguments after the standard `up` arguments.
     pub extra_args: Vec<String>,
+    /// The gateway's admin token, for an app with the gateway: it goes to the server as
+    /// `SPIN_VARIABLE_ADMIN_TOKEN`, and once the app is up the harness creates an all-scopes key
+    /// that [`TestApp::request`] and the other convenience methods send.
+    pub admin_token: Option<String>,
 }
 
 /// Why a server did not become healthy.
@@ -241,6 +304,8 @@ pub struct TestApp {
     temp: tempfile::TempDir,
     child: Option<Child>,
     agent: ureq::Agent,
+    /// `(id, key)` of the all-scopes key, when the spec has an admin token.
+    default_key: Option<(String, String)>,
 }
 
 impl TestApp {
@@ -252,18 +317,7 @@ impl TestApp {
 
     /// Starts the repository's own app with extra `up` arguments (e.g. `--variable`).
     pub fn start_main_app_with(extra_args: &[&str]) -> TestApp {
-        for service in ["visits", "events", "support", "telemetry", "insights"] {
-            require_file(
-                &repo_root().join(format!("target/wasm32-wasip2/release/{service}.wasm")),
-                "build the components with `cargo xtask build`",
-            );
-        }
-        TestApp::start(AppSpec {
-            manifest: repo_root().join("spin.toml"),
-            runtime_config: main_app_runtime_config(),
-            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
-            ..AppSpec::default()
-        })
+        TestApp::start(main_app_spec(extra_args))
     }
 
     /// Starts the repository's own app with loopback push subscribers allowed
@@ -310,9 +364,63 @@ impl TestApp {
             temp,
             child: None,
             agent: new_agent(REQUEST_TIMEOUT),
+            default_key: None,
         };
         app.launch()?;
+        if app.spec.admin_token.is_some() {
+            let scopes = all_scopes();
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            app.default_key = Some(app.create_key("tests", &scopes, DEFAULT_KEY_RATE));
+        }
         Ok(app)
+    }
+
+    /// The admin token the app was started with; panics for an app without the gateway.
+    pub fn admin_token(&self) -> &str {
+        self.spec
+            .admin_token
+            .as_deref()
+            .expect("an app started with an admin token (the main app)")
+    }
+
+    /// `(id, key)` of the all-scopes key the convenience methods send, if the app has one.
+    pub fn default_key(&self) -> Option<(&str, &str)> {
+        self.default_key
+            .as_ref()
+            .map(|(id, key)| (id.as_str(), key.as_str()))
+    }
+
+    /// Creates an API key through `POST /admin/keys` (asserting `201`); returns `(id, key)`.
+    pub fn create_key(
+        &self,
+        name: &str,
+        scopes: &[&str],
+        rate_per_minute: u32,
+    ) -> (String, String) {
+        let body = serde_json::json!({
+            "name": name, "scopes": scopes, "rate_per_minute": rate_per_minute,
+        });
+        let response = self.request_as(
+            Credentials::Admin,
+            "POST",
+            "/admin/keys",
+            &[("content-type", JSON)],
+            body.to_string(),
+        );
+        assert_eq!(
+            response.status,
+            201,
+            "POST /admin/keys: {}",
+            response.text()
+        );
+        let created = response.json();
+        let field = |name: &str| {
+            created[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name} in {created}"))
+                .to_owned()
+        };
+        (field("id"), field("key"))
     }
 
     /// The app's temp dir (holds `state/`, `runtime-config.toml`, `server.log`).
@@ -449,7 +557,8 @@ impl TestApp {
     }
 
     /// Sends a request and reads the whole response; panics (with the server's
-    /// output) if no HTTP response arrives within the request timeout.
+    /// output) if no HTTP response arrives within the request timeout. Carries
+    /// the app's default key (see [`TestApp::request_as`]).
     pub fn request(
         &self,
         method: &str,
@@ -457,13 +566,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Vec<u8>>,
     ) -> TestResponse {
-        match self.try_request(method, path, headers, body) {
-            Ok(response) => response,
-            Err(e) => panic!(
-                "{method} {path}: no HTTP response: {e}\nserver output:\n{}",
-                self.stderr()
-            ),
-        }
+        self.request_as(Credentials::Default, method, path, headers, body)
     }
 
     /// Like [`TestApp::request`], but a transport failure (refused, reset,
@@ -475,7 +578,115 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Vec<u8>>,
     ) -> Result<TestResponse, String> {
-        send(&self.agent, method, &self.url(path), headers, body.into())
+        self.try_request_as(Credentials::Default, method, path, headers, body)
+    }
+
+    /// Sends a request with `credentials` as `Authorization: Bearer ...`; none is added when
+    /// `headers` carry their own `authorization` or `x-api-key`.
+    pub fn request_as(
+        &self,
+        credentials: Credentials<'_>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> TestResponse {
+        match self.try_request_as(credentials, method, path, headers, body) {
+            Ok(response) => response,
+            Err(e) => panic!(
+                "{method} {path}: no HTTP response: {e}\nserver output:\n{}",
+                self.stderr()
+            ),
+        }
+    }
+
+    /// `GET path` with `credentials` (see [`TestApp::request_as`]).
+    pub fn get_as(&self, credentials: Credentials<'_>, path: &str) -> TestResponse {
+        self.request_as(credentials, "GET", path, &[], Vec::new())
+    }
+
+    /// Like [`TestApp::request_as`], but a transport failure is an `Err`.
+    pub fn try_request_as(
+        &self,
+        credentials: Credentials<'_>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Result<TestResponse, String> {
+        let own = headers.iter().any(|(name, _)| {
+            name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("x-api-key")
+        });
+        let secret = match credentials {
+            _ if own => None,
+            Credentials::Default => self.default_key().map(|(_, key)| key),
+            Credentials::None => None,
+            Credentials::Key(key) => Some(key),
+            Credentials::Admin => Some(self.admin_token()),
+        };
+        let bearer = secret.map(|secret| format!("Bearer {secret}"));
+        let mut all = headers.to_vec();
+        if let Some(bearer) = &bearer {
+            all.push(("authorization", bearer));
+        }
+        send(&self.agent, method, &self.url(path), &all, body.into())
+    }
+
+    /// Writes `request` as it is to a new connection (for what an HTTP client would not send:
+    /// a chunked body, a `Host` of our choosing) and reads the response until the server closes
+    /// the connection, so `request` should say `connection: close`. `Err` if the server closes
+    /// the connection without answering.
+    pub fn raw_request(&self, request: &[u8]) -> Result<TestResponse, String> {
+        let address = self.base_url.trim_start_matches("http://");
+        let stream = TcpStream::connect(address).expect("connect to the app");
+        stream.set_read_timeout(Some(REQUEST_TIMEOUT)).ok();
+        // Written while the answer is read: the server may answer (e.g. 413) before it has read
+        // all of a large body, and stop reading.
+        let mut writer = stream.try_clone().expect("clone the connection");
+        let request = request.to_vec();
+        let writing = thread::spawn(move || {
+            let _ = writer.write_all(&request);
+        });
+        let mut reader = BufReader::new(stream);
+        let mut status_line = String::new();
+        let read = reader.read_line(&mut status_line);
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok());
+        let Some(status) = status else {
+            // Unblocks the writer if the server stopped reading.
+            let _ = reader.get_ref().shutdown(Shutdown::Both);
+            let _ = writing.join();
+            return Err(format!("no HTTP status line ({read:?}): {status_line:?}"));
+        };
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim_end().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.trim_end().split_once(':') {
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+        }
+        let chunked = headers
+            .iter()
+            .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+        let body = if chunked {
+            read_chunked(&mut reader)
+        } else {
+            let mut body = Vec::new();
+            let _ = reader.read_to_end(&mut body);
+            body
+        };
+        let _ = reader.get_ref().shutdown(Shutdown::Both);
+        let _ = writing.join();
+        Ok(TestResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// SIGKILLs the server (and its children); the state dir is kept.
@@ -506,7 +717,8 @@ impl TestApp {
     }
 
     /// Starts the server again with the same spec, state dir and runtime
-    /// config (on a new port: `base_url` changes) and waits until healthy.
+    /// config (on a new port: `base_url` changes) and waits until healthy. The
+    /// default key stays the same: the gateway keeps keys in its key-value file.
     pub fn restart(&mut self) {
         self.kill_hard();
         self.agent = new_agent(REQUEST_TIMEOUT);
@@ -584,6 +796,11 @@ impl TestApp {
                 .arg(self.temp.path().join("runtime-config.toml"));
         }
         command.args(&self.spec.extra_args);
+        // Only the spec decides, never the environment the tests run in.
+        match &self.spec.admin_token {
+            Some(token) => command.env("SPIN_VARIABLE_ADMIN_TOKEN", token),
+            None => command.env_remove("SPIN_VARIABLE_ADMIN_TOKEN"),
+        };
         command.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
         let log = OpenOptions::new()
             .create(true)

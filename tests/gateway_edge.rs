@@ -1,0 +1,396 @@
+//! End-to-end tests of the API gateway's edge rules (components/gateway): per-key rate limits in
+//! wall-clock minute windows, CORS, the body size limit, request ids, and the answers for unknown
+//! or unreachable services. Each test starts its own app.
+//!
+//! Needs every component built (`cargo xtask build`).
+
+use std::sync::Barrier;
+use std::thread;
+use std::time::Duration;
+
+use integration_tests::{assert_error, now_millis, Credentials, TestApp, TestResponse, JSON};
+use serde_json::{json, Value};
+
+const MIB: usize = 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// Rate limits
+
+/// Milliseconds until the next wall-clock minute: the gateway's windows are those minutes.
+fn millis_to_next_minute() -> i64 {
+    60_000 - now_millis().rem_euclid(60_000)
+}
+
+/// Runs `run` with a new key of `rate` per minute until a run starts and ends in the same
+/// wall-clock minute (so every request of it fell in one window); at most twice, since a run
+/// that straddles a minute's end leaves the next run a whole minute. Returns the key and the
+/// run's result.
+fn in_one_window<T>(app: &TestApp, rate: u32, run: impl Fn(&str) -> T) -> (String, T) {
+    for attempt in 1..=2 {
+        let (_, key) = app.create_key(
+            &format!("limited-{attempt}"),
+            &["support:read", "support:write"],
+            rate,
+        );
+        let minute = now_millis().div_euclid(60_000);
+        let result = run(&key);
+        if now_millis().div_euclid(60_000) == minute {
+            return (key, result);
+        }
+    }
+    panic!("two runs each straddled a minute boundary");
+}
+
+fn remaining(response: &TestResponse) -> u32 {
+    response
+        .header("ratelimit-remaining")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric ratelimit-remaining: {:?}", response.headers))
+}
+
+#[test]
+fn a_key_over_its_rate_gets_429_until_the_next_minute() {
+    let app = TestApp::start_main_app();
+    let customer = json!({"name": "Ada", "email": "ada@example.com", "tier": "pro"}).to_string();
+    let (key, (passed, refused, secs_left)) = in_one_window(&app, 3, |key| {
+        let passed: Vec<TestResponse> = (0..3)
+            .map(|_| app.get_as(Credentials::Key(key), "/support/tickets"))
+            .collect();
+        // The 4th is a write, so that the service not seeing it can be checked.
+        let refused = app.request_as(
+            Credentials::Key(key),
+            "PUT",
+            "/support/customers/c-1",
+            &[("content-type", JSON)],
+            customer.clone(),
+        );
+        (passed, refused, millis_to_next_minute())
+    });
+    for (i, response) in passed.iter().enumerate() {
+        assert_eq!(
+            response.status,
+            200,
+            "request {}: {}",
+            i + 1,
+            response.text()
+        );
+        assert_eq!(response.header("ratelimit-limit"), Some("3"));
+        assert_eq!(remaining(response), 2 - i as u32);
+    }
+    assert_error(&refused, 429, &[]);
+    let retry_after: i64 = refused
+        .header("retry-after")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric retry-after: {:?}", refused.headers));
+    assert!((1..=60).contains(&retry_after), "retry-after {retry_after}");
+    // Seconds to the window's end, rounded up, give or take the clock ticking meanwhile.
+    let expected = (secs_left + 999) / 1000;
+    assert!(
+        (retry_after - expected).abs() <= 1,
+        "retry-after {retry_after}, but the minute ends in {secs_left} ms"
+    );
+    assert_eq!(
+        app.get("/support/customers/c-1").status,
+        404,
+        "the refused write was not made"
+    );
+
+    // Retry-After is the truth: once it has passed, a new window starts.
+    thread::sleep(Duration::from_millis(retry_after as u64 * 1000 + 100));
+    let next = app.get_as(Credentials::Key(&key), "/support/tickets");
+    assert_eq!(next.status, 200, "{}", next.text());
+    assert_eq!(remaining(&next), 2);
+}
+
+#[test]
+fn concurrent_requests_over_the_limit_get_exactly_the_limit() {
+    const LIMIT: usize = 5;
+    const REQUESTS: usize = 24;
+    let app = TestApp::start_main_app();
+    let (_, responses) = in_one_window(&app, LIMIT as u32, |key| {
+        // All requests in flight at once, so the window's count is raced for.
+        let start = Barrier::new(REQUESTS);
+        thread::scope(|scope| {
+            let handles: Vec<_> = (0..REQUESTS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        app.get_as(Credentials::Key(key), "/support/tickets")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("request thread"))
+                .collect::<Vec<TestResponse>>()
+        })
+    });
+    let ok: Vec<&TestResponse> = responses.iter().filter(|r| r.status == 200).collect();
+    let limited = responses.iter().filter(|r| r.status == 429).count();
+    assert_eq!(
+        (ok.len(), limited),
+        (LIMIT, REQUESTS - LIMIT),
+        "statuses: {:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    // Each admitted request took its own place in the window.
+    let mut left: Vec<u32> = ok.iter().map(|r| remaining(r)).collect();
+    left.sort_unstable();
+    assert_eq!(left, (0..LIMIT as u32).collect::<Vec<_>>());
+}
+
+#[test]
+fn each_key_has_its_own_window() {
+    let app = TestApp::start_main_app();
+    let (_, other) = app.create_key("other", &["support:read"], 1);
+    let (_, refused) = in_one_window(&app, 1, |key| {
+        let first = app.get_as(Credentials::Key(key), "/support/tickets");
+        assert_eq!(first.status, 200, "{}", first.text());
+        app.get_as(Credentials::Key(key), "/support/tickets")
+    });
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    // Another key's window is its own: its first request passes.
+    let response = app.get_as(Credentials::Key(&other), "/support/tickets");
+    assert_eq!(response.status, 200, "{}", response.text());
+}
+
+// ---------------------------------------------------------------------------
+// CORS
+
+fn preflight(app: &TestApp, origin: &str, method: &str) -> TestResponse {
+    let headers = [
+        ("origin", origin),
+        ("access-control-request-method", method),
+        ("access-control-request-headers", "content-type, if-match"),
+    ];
+    app.request_as(
+        Credentials::None,
+        "OPTIONS",
+        "/support/customers/c-1",
+        &headers,
+        Vec::new(),
+    )
+}
+
+fn assert_preflight_allows(response: &TestResponse, origins: &[&str]) {
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert!(response.body.is_empty());
+    let origin = response.header("access-control-allow-origin");
+    assert!(
+        origins.iter().any(|o| origin == Some(*o)),
+        "allow-origin {origin:?}, expected one of {origins:?}"
+    );
+    let methods = response
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    assert!(methods.contains("PUT"), "allow-methods {methods:?}");
+    let headers = response
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        headers == "*" || (headers.contains("content-type") && headers.contains("if-match")),
+        "allow-headers {headers:?}"
+    );
+    let max_age: u64 = response
+        .header("access-control-max-age")
+        .and_then(|m| m.parse().ok())
+        .expect("a numeric access-control-max-age");
+    assert!(max_age > 0);
+}
+
+#[test]
+fn a_preflight_is_answered_by_the_gateway_without_a_key() {
+    let app = TestApp::start_main_app();
+    let response = preflight(&app, "https://a.example", "PUT");
+    // `cors_origins` is `*` by default: any origin, named or as `*`.
+    assert_preflight_allows(&response, &["*", "https://a.example"]);
+    assert_eq!(
+        app.get("/support/customers/c-1").status,
+        404,
+        "nothing was written"
+    );
+}
+
+#[test]
+fn with_cors_origins_set_only_those_origins_are_allowed() {
+    let app = TestApp::start_main_app_with(&["--variable", "cors_origins=https://a.example"]);
+    let allowed = preflight(&app, "https://a.example", "PUT");
+    assert_preflight_allows(&allowed, &["https://a.example"]);
+    assert_error(&preflight(&app, "https://b.example", "PUT"), 403, &[]);
+
+    // Other answers to an allowed origin say so, and expose the gateway's headers.
+    let response = app.request(
+        "GET",
+        "/support/tickets",
+        &[("origin", "https://a.example")],
+        Vec::new(),
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some("https://a.example")
+    );
+    let exposed = response
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("x-request-id"),
+        "expose-headers {exposed:?}"
+    );
+    // ... and never to another one.
+    let response = app.request(
+        "GET",
+        "/support/tickets",
+        &[("origin", "https://b.example")],
+        Vec::new(),
+    );
+    let origin = response.header("access-control-allow-origin");
+    assert!(
+        origin.is_none() || origin == Some("https://a.example"),
+        "allow-origin {origin:?} for https://b.example"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Body limit
+
+/// A visits bulk load of one row (event 9), padded with spaces to `size` bytes: valid for the
+/// service (whose own limit is 4 MiB), so only the gateway can refuse it.
+fn padded_load(size: usize) -> Vec<u8> {
+    let mut body = json!([{"EventId": "9", "EventDay": 20171012, "EventCount": 1}])
+        .to_string()
+        .into_bytes();
+    body.resize(size, b' ');
+    body
+}
+
+#[test]
+fn a_body_over_1_mib_is_413_and_never_reaches_the_service() {
+    let app = TestApp::start_main_app();
+    let response = app.put("/visits", JSON, padded_load(MIB + 1));
+    assert_error(&response, 413, &[]);
+    assert_eq!(app.get_json("/visits/9"), json!([]));
+
+    // Exactly the limit passes.
+    let loaded = app.put("/visits", JSON, padded_load(MIB));
+    assert_eq!(loaded.status, 200, "{}", loaded.text());
+    assert_eq!(loaded.json(), json!({"loaded": 1}));
+}
+
+#[test]
+fn a_chunked_body_over_1_mib_is_413_too() {
+    let app = TestApp::start_main_app();
+    let (_, key) = app.default_key().unwrap();
+    // No content-length to trust: the gateway must count what arrives.
+    let mut request = format!(
+        "PUT /visits HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {key}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in padded_load(MIB + 1).chunks(64 * 1024) {
+        request.extend(format!("{:x}\r\n", chunk.len()).into_bytes());
+        request.extend(chunk);
+        request.extend(b"\r\n");
+    }
+    request.extend(b"0\r\n\r\n");
+    let response = app.raw_request(&request).expect("an answer");
+    assert_eq!(response.status, 413, "{}", response.text());
+    assert_eq!(app.get_json("/visits/9"), json!([]));
+}
+
+// ---------------------------------------------------------------------------
+// Request ids
+
+#[test]
+fn a_client_request_id_is_echoed_on_every_answer() {
+    let app = TestApp::start_main_app();
+    let long = "a".repeat(128);
+    for id in ["test-123", "A.b:c_9", long.as_str()] {
+        let headers = [("x-request-id", id)];
+        let answers = [
+            app.request("GET", "/support/tickets", &headers, Vec::new()),
+            app.request_as(
+                Credentials::None,
+                "GET",
+                "/support/tickets",
+                &headers,
+                Vec::new(),
+            ),
+            app.request("GET", "/nowhere", &headers, Vec::new()),
+            app.request_as(Credentials::None, "GET", "/services", &headers, Vec::new()),
+        ];
+        for response in answers {
+            assert_eq!(
+                response.header("x-request-id"),
+                Some(id),
+                "status {}",
+                response.status
+            );
+        }
+    }
+}
+
+fn is_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[test]
+fn a_missing_or_invalid_request_id_is_replaced_by_a_new_uuid() {
+    let app = TestApp::start_main_app();
+    let too_long = "a".repeat(129);
+    let mut seen = Vec::new();
+    let cases: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("x-request-id", "")],
+        &[("x-request-id", "has space")],
+        &[("x-request-id", "<script>")],
+        &[("x-request-id", too_long.as_str())],
+    ];
+    for headers in cases {
+        let response = app.request("GET", "/support/tickets", headers, Vec::new());
+        assert_eq!(response.status, 200, "{}", response.text());
+        let id = response
+            .header("x-request-id")
+            .expect("an x-request-id")
+            .to_owned();
+        assert!(is_uuid(&id), "{id:?} for {headers:?}");
+        assert!(!seen.contains(&id), "{id} twice");
+        seen.push(id);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Unknown and unreachable services
+
+#[test]
+fn an_unknown_first_segment_is_404() {
+    let app = TestApp::start_main_app();
+    for path in ["/billing/invoices", "/nowhere", "/supportx/tickets"] {
+        assert_error(&app.get(path), 404, &[]);
+        assert_error(&app.get_as(Credentials::None, path), 404, &[]);
+    }
+}
+
+#[test]
+fn a_registered_service_that_cannot_be_reached_is_502() {
+    // `ghost` is registered but no component of that id exists.
+    let app = TestApp::start_main_app_with(&[
+        "--variable",
+        "services=visits,events,support,telemetry,insights,ghost",
+    ]);
+    let (_, key) = app.create_key("ghost", &["ghost:read"], 10);
+    let response = app.get_as(Credentials::Key(&key), "/ghost/anything");
+    assert_error(&response, 502, &[]);
+    let health = app.get_as(Credentials::None, "/health");
+    assert_eq!(health.status, 503, "{}", health.text());
+    let report: Value = health.json();
+    assert_eq!(report["failing"], json!(["ghost"]), "{report}");
+    assert_eq!(report["services"]["ghost"]["status"], "failing", "{report}");
+    assert!(report["services"]["ghost"]["error"].is_string(), "{report}");
+}

@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: load-test the application with wrk against a release build of our
 //! host (and against Spin when `SPIN_BIN` is set): the visits API, ticket creation, telemetry
-//! ingest and end-to-end event latency; then check that an acknowledged write survives `kill -9`.
+//! ingest and end-to-end event latency; then check that an acknowledged write survives `kill -9`;
+//! last, the visits read served without the gateway, to price the gateway hop.
 
+mod gateway;
 mod http;
 mod latency;
 mod lua;
@@ -17,6 +19,7 @@ use std::{
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::{
+    admin_token,
     build::{self, Components},
     setup::{self, Profile},
 };
@@ -141,6 +144,8 @@ struct Report {
     peak_rss_kib: Option<u64>,
     latency: Result<latency::Latency, String>,
     durability: Result<Durability, String>,
+    /// The visits read without the gateway, by connection count.
+    direct_reads: Vec<(u32, Figures)>,
 }
 
 /// The count of `DURABILITY_ID` read just before `kill -9` and after the restart.
@@ -161,14 +166,6 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let work_dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("could not create {}", work_dir.display()))?;
-    let mut scripts = HashMap::new();
-    for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
-        if let Some(script) = scenario.script() {
-            let file = work_dir.join(format!("scenario-{i}.lua"));
-            std::fs::write(&file, script)?;
-            scripts.insert(i, file);
-        }
-    }
 
     let mut servers = vec![(
         "spin-host".to_string(),
@@ -180,9 +177,7 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let mut reports = Vec::new();
     for (name, program) in servers {
         let dir = work_dir.join(name.to_lowercase());
-        reports.push(bench_server(
-            name, program, &dir, &settings, &fixture, &scripts,
-        )?);
+        reports.push(bench_server(name, program, &dir, &settings, &fixture)?);
     }
 
     print_reports(&reports, &settings);
@@ -199,7 +194,6 @@ fn bench_server(
     dir: &Path,
     settings: &Settings,
     fixture: &[u8],
-    scripts: &HashMap<usize, PathBuf>,
 ) -> Result<Report> {
     let state_dir = dir.join("state");
     std::fs::create_dir_all(&state_dir)
@@ -218,6 +212,7 @@ fn bench_server(
             "--variable".to_owned(),
             "subscriber_hosts=http://127.0.0.1:*".to_owned(),
         ],
+        env: vec![(admin_token::ENV.to_owned(), admin_token::random_token()?)],
     };
 
     eprintln!(
@@ -227,8 +222,10 @@ fn bench_server(
         spec.log.display()
     );
     let mut server = Server::start(&spec)?;
+    let key = gateway::create_key(server.addr(), &spec.env[0].1)?;
+    let scripts = write_scripts(dir, &key)?;
     eprintln!("bench: loading {FIXTURE} with PUT /visits");
-    let loaded = http::request(server.addr(), "PUT", "/visits", Some(fixture))?;
+    let loaded = http::request_as(server.addr(), Some(&key), "PUT", "/visits", Some(fixture))?;
     if !loaded.is_success() {
         bail!(
             "{}: PUT /visits answered {}: {}",
@@ -244,7 +241,13 @@ fn bench_server(
             r#"{{"name":"Bench Customer {i}","email":"bench{i}@example.com","tier":"pro"}}"#
         );
         let path = format!("/support/customers/bench-{i}");
-        let created = http::request(server.addr(), "PUT", &path, Some(customer.as_bytes()))?;
+        let created = http::request_as(
+            server.addr(),
+            Some(&key),
+            "PUT",
+            &path,
+            Some(customer.as_bytes()),
+        )?;
         if !created.is_success() {
             bail!(
                 "{}: PUT {path} answered {}: {}",
@@ -281,7 +284,7 @@ fn bench_server(
         "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
         spec.name
     );
-    let latency = latency::measure(server.addr(), LATENCY_EVENTS).map_err(|err| {
+    let latency = latency::measure(server.addr(), &key, LATENCY_EVENTS).map_err(|err| {
         eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
         format!("{err:#}")
     });
@@ -291,17 +294,69 @@ fn bench_server(
         "bench: {}: durability: POST, read the count, kill -9, restart, read again",
         spec.name
     );
-    let durability = check_durability(&mut server, &mut spec).map_err(|err| {
+    let durability = check_durability(&mut server, &mut spec, &key).map_err(|err| {
         eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
         format!("{err:#}")
     });
+    drop(server);
+    let direct_reads = bench_direct_reads(&spec, dir, settings)?;
     Ok(Report {
         server: spec.name.clone(),
         runs,
         peak_rss_kib,
         latency,
         durability,
+        direct_reads,
     })
+}
+
+/// The wrk scripts of the keyed scenarios, by scenario index.
+fn write_scripts(dir: &Path, key: &str) -> Result<HashMap<usize, PathBuf>> {
+    let mut scripts = HashMap::new();
+    for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+        if let Some(script) = scenario.script() {
+            let file = dir.join(format!("scenario-{i}.lua"));
+            std::fs::write(&file, gateway::with_key(&script, key))?;
+            scripts.insert(i, file);
+        }
+    }
+    Ok(scripts)
+}
+
+/// The visits read again, on the same data, from a server whose visits component has its own
+/// public route: the same work without the gateway hop.
+fn bench_direct_reads(
+    spec: &ServerSpec,
+    dir: &Path,
+    settings: &Settings,
+) -> Result<Vec<(u32, Figures)>> {
+    let manifest = gateway::direct_manifest(dir)?;
+    let direct = ServerSpec {
+        name: format!("{} (visits direct)", spec.name),
+        addr: server::free_addr()?,
+        extra_args: vec!["--from".to_owned(), manifest.display().to_string()],
+        program: spec.program.clone(),
+        runtime_config: spec.runtime_config.clone(),
+        state_dir: spec.state_dir.clone(),
+        log: spec.log.clone(),
+        env: spec.env.clone(),
+    };
+    eprintln!("bench: starting {} on {}", direct.name, direct.addr);
+    let server = Server::start(&direct)?;
+    let mut runs = Vec::new();
+    for &connections in &settings.connections {
+        eprintln!(
+            "bench: {}: {} with {connections} connection(s) for {} s",
+            direct.name,
+            Scenario::ReadVisits.name(),
+            settings.duration_secs
+        );
+        let url = format!("http://{}{}", server.addr(), Scenario::ReadVisits.path());
+        let figures = wrk::run(&url, connections, settings.duration_secs, None)?;
+        eprintln!("bench:   {:.0} req/s", figures.requests_per_sec);
+        runs.push((connections, figures));
+    }
+    Ok(runs)
 }
 
 /// Every store of the application, in `dir`.
@@ -315,17 +370,31 @@ fn runtime_config_in(dir: &Path) -> String {
         ));
     }
     config.push_str(&format!(
-        "[key_value_store.telemetry]\ntype = \"spin\"\npath = {}\n",
+        "[key_value_store.telemetry]\ntype = \"spin\"\npath = {}\n\n",
         path("telemetry_kv.db")
+    ));
+    config.push_str(&format!(
+        "[sqlite_database.gateway]\ntype = \"spin\"\npath = {}\n\n",
+        path("gateway.db")
+    ));
+    config.push_str(&format!(
+        "[key_value_store.gateway]\ntype = \"spin\"\npath = {}\n",
+        path("gateway_kv.db")
     ));
     config
 }
 
 /// Records a visit, reads the count, kills the server with SIGKILL, restarts it on the same
 /// state and reads the count again.
-fn check_durability(server: &mut Server, spec: &mut ServerSpec) -> Result<Durability> {
+fn check_durability(server: &mut Server, spec: &mut ServerSpec, key: &str) -> Result<Durability> {
     let path = format!("/visits/{DURABILITY_ID}");
-    let posted = http::request(server.addr(), "POST", &path, Some(VISIT.as_bytes()))?;
+    let posted = http::request_as(
+        server.addr(),
+        Some(key),
+        "POST",
+        &path,
+        Some(VISIT.as_bytes()),
+    )?;
     if !posted.is_success() {
         bail!(
             "POST {path} answered {}: {}",
@@ -468,6 +537,7 @@ fn print_reports(reports: &[Report], settings: &Settings) {
                 );
             }
         }
+        print_gateway_hop(report);
         match &report.latency {
             Ok(l) => println!(
                 "event latency (publish -> subscriber ack), {} events: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -515,6 +585,27 @@ fn print_reports(reports: &[Report], settings: &Settings) {
                 ratio(Some(h.errors as f64), Some(s.errors as f64)),
                 ratio(Some(h.timeouts as f64), Some(s.timeouts as f64)),
             ],
+        );
+    }
+}
+
+/// The visits read through the gateway against the same read served directly.
+fn print_gateway_hop(report: &Report) {
+    for (connections, direct) in &report.direct_reads {
+        let Some((_, _, through)) = report
+            .runs
+            .iter()
+            .find(|(scenario, conns, _)| *scenario == Scenario::ReadVisits && conns == connections)
+        else {
+            continue;
+        };
+        println!(
+            "gateway hop, visits read, {connections} conns: {:.0} req/s through the gateway, \
+             {:.0} req/s direct (p99 {} ms direct): {:.0}% of direct throughput",
+            through.requests_per_sec,
+            direct.requests_per_sec,
+            ms(direct.p99_ms),
+            100.0 * through.requests_per_sec / direct.requests_per_sec.max(f64::MIN_POSITIVE)
         );
     }
 }

@@ -5,6 +5,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::{
+    admin_token,
     build::{self, Components},
     setup::{self, Profile},
 };
@@ -23,6 +24,14 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
     host.current_dir(setup::repo_root())
         .args(["up", "--runtime-config-file", "runtime-config.toml"])
         .args(host_args);
+    if let Some(token) = admin_token::for_local_run(&setup::repo_root(), host_args)? {
+        eprintln!(
+            "Admin token for /admin/keys: {token} (kept in {}; set {} to choose your own)",
+            admin_token::file_hint(),
+            admin_token::ENV
+        );
+        host.env(admin_token::ENV, token);
+    }
     eprintln!("Running `{}`", setup::describe(&host));
     exec(host)
 }

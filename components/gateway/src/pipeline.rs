@@ -70,6 +70,10 @@ impl RequestHead {
             .and_then(|(_, value)| std::str::from_utf8(value).ok())
     }
 
+    fn declared_length(&self) -> Option<u64> {
+        self.header("content-length")?.trim().parse().ok()
+    }
+
     fn is_preflight(&self) -> bool {
         self.method == "OPTIONS"
             && self.header("origin").is_some()
@@ -108,11 +112,21 @@ async fn dispatch(
         return preflight(settings, head);
     }
     let route = route::route(&head.path, &settings.services);
+    let body_limit = match route {
+        Route::Keys | Route::Key(_) => admin::MAX_BODY_BYTES.min(settings.max_body_bytes),
+        _ => settings.max_body_bytes,
+    };
+    // A body declared too large is refused before anything else is done for it.
+    if head.declared_length().is_some_and(|length| length > body_limit as u64) {
+        return Err(ApiError::too_large(format!(
+            "request body too large: at most {body_limit} bytes"
+        ))
+        .into());
+    }
     match &route {
         Route::Keys | Route::Key(_) => {
             admin::authorize(head.header("authorization"))?;
-            let limit = admin::MAX_BODY_BYTES.min(settings.max_body_bytes);
-            let body = read_body(request, limit).await?;
+            let body = read_body(request, body_limit).await?;
             admin::serve(
                 &route,
                 &head.method,
@@ -137,7 +151,7 @@ async fn dispatch(
                 settings.is_public_read(service),
             )
             .map_err(refused)?;
-            let body = read_body(request, settings.max_body_bytes).await?;
+            let body = read_body(request, body_limit).await?;
             Ok(pass_on(service, head, caller.as_ref(), body, trace).await)
         }
         Route::NotFound => Err(ApiError::not_found(format!(

@@ -28,14 +28,15 @@ pub fn get(addr: SocketAddr, path: &str) -> Result<Response> {
     request(addr, "GET", path, None)
 }
 
-/// Like [`request`], but an answer other than 2xx is an error naming the status and body.
-pub fn request_ok(
+/// Like [`request_as`], but an answer other than 2xx is an error naming the status and body.
+pub fn request_ok_as(
     addr: SocketAddr,
+    key: Option<&str>,
     method: &str,
     path: &str,
     json: Option<&[u8]>,
 ) -> Result<Response> {
-    let response = request(addr, method, path, json)?;
+    let response = request_as(addr, key, method, path, json)?;
     if !response.is_success() {
         bail!(
             "{method} {path} answered {}: {}",
@@ -46,9 +47,21 @@ pub fn request_ok(
     Ok(response)
 }
 
-/// Sends one request on a fresh connection; `json` is sent as an `application/json` body.
+/// An anonymous [`request_as`].
 pub fn request(
     addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json: Option<&[u8]>,
+) -> Result<Response> {
+    request_as(addr, None, method, path, json)
+}
+
+/// Sends one request on a fresh connection, with the gateway API `key` if given; `json` is sent
+/// as an `application/json` body.
+pub fn request_as(
+    addr: SocketAddr,
+    key: Option<&str>,
     method: &str,
     path: &str,
     json: Option<&[u8]>,
@@ -63,6 +76,9 @@ pub fn request(
     );
     if json.is_some() {
         head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(key) = key {
+        head.push_str(&format!("Authorization: Bearer {key}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;

@@ -2,7 +2,8 @@
 //! moment a push subscriber receives the event (it acknowledges at once).
 //!
 //! The subscriber is a loopback HTTP server of our own that records when each event id
-//! arrives; the server under test must be allowed to call it (`subscriber_hosts`).
+//! arrives; the server under test must be allowed to call it (`subscriber_hosts`). Publishes go
+//! through the gateway, with an API key.
 
 use std::{
     collections::HashMap,
@@ -32,14 +33,15 @@ pub struct Latency {
 
 /// Subscribes a recording endpoint to `TOPIC`, publishes `count` events one at a time and
 /// waits until every one has arrived.
-pub fn measure(server: SocketAddr, count: usize) -> Result<Latency> {
+pub fn measure(server: SocketAddr, key: &str, count: usize) -> Result<Latency> {
     let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let subscriber = start_subscriber(Arc::clone(&arrivals))?;
     let subscription = format!(
         r#"{{"topics": ["{TOPIC}"], "endpoint": "http://{subscriber}/ack", "from": "latest", "max_attempts": 3}}"#
     );
-    http::request_ok(
+    http::request_ok_as(
         server,
+        Some(key),
         "PUT",
         "/events/subscriptions/bench-latency",
         Some(subscription.as_bytes()),
@@ -54,7 +56,7 @@ pub fn measure(server: SocketAddr, count: usize) -> Result<Latency> {
         );
         let started = Instant::now();
         let path = format!("/events/{TOPIC}");
-        http::request_ok(server, "POST", &path, Some(event.as_bytes()))?;
+        http::request_ok_as(server, Some(key), "POST", &path, Some(event.as_bytes()))?;
         sent.push((id, started));
         thread::sleep(PACING);
     }

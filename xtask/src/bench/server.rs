@@ -31,6 +31,8 @@ pub struct ServerSpec {
     pub log: PathBuf,
     /// More `up` arguments (e.g. `--variable name=value`).
     pub extra_args: Vec<String>,
+    /// Environment of the server (e.g. `SPIN_VARIABLE_ADMIN_TOKEN`).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Server {
@@ -59,6 +61,7 @@ impl Server {
             .arg("--state-dir")
             .arg(&spec.state_dir)
             .args(&spec.extra_args)
+            .envs(spec.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

@@ -146,6 +146,8 @@ struct Report {
     durability: Result<Durability, String>,
     /// The visits read without the gateway, by connection count.
     direct_reads: Vec<(u32, Figures)>,
+    /// The visits read through the gateway with its read cache off.
+    uncached_reads: Vec<(u32, Figures)>,
 }
 
 /// The count of `DURABILITY_ID` read just before `kill -9` and after the restart.
@@ -299,7 +301,19 @@ fn bench_server(
         format!("{err:#}")
     });
     drop(server);
-    let direct_reads = bench_direct_reads(&spec, dir, settings)?;
+    let manifest = gateway::direct_manifest(dir)?;
+    let direct_reads = bench_reads_variant(
+        &spec,
+        settings,
+        "visits direct",
+        &["--from", &manifest.display().to_string()],
+    )?;
+    let uncached_reads = bench_reads_variant(
+        &spec,
+        settings,
+        "gateway without its read cache",
+        &["--variable", "cache_ttl_seconds=0"],
+    )?;
     Ok(Report {
         server: spec.name.clone(),
         runs,
@@ -307,6 +321,7 @@ fn bench_server(
         latency,
         durability,
         direct_reads,
+        uncached_reads,
     })
 }
 
@@ -323,18 +338,18 @@ fn write_scripts(dir: &Path, key: &str) -> Result<HashMap<usize, PathBuf>> {
     Ok(scripts)
 }
 
-/// The visits read again, on the same data, from a server whose visits component has its own
-/// public route: the same work without the gateway hop.
-fn bench_direct_reads(
+/// The visits read again, on the same data, from a server started with `extra_args`: visits'
+/// own public route (the same work without the gateway hop), or the gateway without its cache.
+fn bench_reads_variant(
     spec: &ServerSpec,
-    dir: &Path,
     settings: &Settings,
+    variant: &str,
+    extra_args: &[&str],
 ) -> Result<Vec<(u32, Figures)>> {
-    let manifest = gateway::direct_manifest(dir)?;
     let direct = ServerSpec {
-        name: format!("{} (visits direct)", spec.name),
+        name: format!("{} ({variant})", spec.name),
         addr: server::free_addr()?,
-        extra_args: vec!["--from".to_owned(), manifest.display().to_string()],
+        extra_args: extra_args.iter().map(|arg| arg.to_string()).collect(),
         program: spec.program.clone(),
         runtime_config: spec.runtime_config.clone(),
         state_dir: spec.state_dir.clone(),
@@ -589,8 +604,10 @@ fn print_reports(reports: &[Report], settings: &Settings) {
     }
 }
 
-/// The visits read through the gateway against the same read served directly.
+/// The visits read through the gateway (with and without its read cache) against the same
+/// read served directly.
 fn print_gateway_hop(report: &Report) {
+    let share = |through: f64, direct: f64| 100.0 * through / direct.max(f64::MIN_POSITIVE);
     for (connections, direct) in &report.direct_reads {
         let Some((_, _, through)) = report
             .runs
@@ -600,13 +617,23 @@ fn print_gateway_hop(report: &Report) {
             continue;
         };
         println!(
-            "gateway hop, visits read, {connections} conns: {:.0} req/s through the gateway, \
-             {:.0} req/s direct (p99 {} ms direct): {:.0}% of direct throughput",
-            through.requests_per_sec,
+            "gateway hop, visits read, {connections} conns: direct {:.0} req/s (p99 {} ms); \
+             through the gateway {:.0} req/s (p99 {} ms) = {:.0}% of direct",
             direct.requests_per_sec,
             ms(direct.p99_ms),
-            100.0 * through.requests_per_sec / direct.requests_per_sec.max(f64::MIN_POSITIVE)
+            through.requests_per_sec,
+            ms(through.p99_ms),
+            share(through.requests_per_sec, direct.requests_per_sec)
         );
+        if let Some((_, uncached)) = report.uncached_reads.iter().find(|(c, _)| c == connections) {
+            println!(
+                "  without the gateway's read cache (every read chained to visits): {:.0} req/s \
+                 (p99 {} ms) = {:.0}% of direct",
+                uncached.requests_per_sec,
+                ms(uncached.p99_ms),
+                share(uncached.requests_per_sec, direct.requests_per_sec)
+            );
+        }
     }
 }
 

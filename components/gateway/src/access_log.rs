@@ -16,6 +16,9 @@ pub struct AccessLog {
     /// The service the request was passed to, if any.
     pub upstream: Option<String>,
     pub upstream_ms: Option<f64>,
+    /// `hit` or `miss` for a cacheable read; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<&'static str>,
 }
 
 impl AccessLog {

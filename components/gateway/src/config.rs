@@ -16,6 +16,10 @@ pub struct Settings {
     pub public_read: Vec<String>,
     pub cors: CorsPolicy,
     pub max_body_bytes: usize,
+    /// Services whose `GET` answers the gateway may cache (see `cache`).
+    pub cached_reads: Vec<String>,
+    /// How long a cached answer may be served; 0 turns the cache off.
+    pub cache_ttl_millis: i64,
 }
 
 impl Settings {
@@ -26,12 +30,14 @@ impl Settings {
             spin_sdk::variables::get(name)
                 .map_err(|err| ApiError::storage(format!("variable {name}: {err:?}")))
         };
+        let (cached_reads, cache_ttl_seconds) = (get("cached_reads")?, get("cache_ttl_seconds")?);
         Settings::parse(
             &get("services")?,
             &get("public_read")?,
             &get("cors_origins")?,
             &get("max_body_bytes")?,
         )
+        .and_then(|settings| settings.with_cache(&cached_reads, &cache_ttl_seconds))
         .map_err(|problem| ApiError {
             detail: Some(problem),
             ..ApiError::new(500, "gateway misconfigured")
@@ -74,7 +80,39 @@ impl Settings {
             public_read,
             cors: CorsPolicy::parse(cors_origins)?,
             max_body_bytes,
+            cached_reads: Vec::new(),
+            cache_ttl_millis: 0,
         })
+    }
+
+    /// These settings with the read cache configured.
+    pub fn with_cache(self, cached_reads: &str, ttl_seconds: &str) -> Result<Settings, String> {
+        let cached_reads = name_list(cached_reads);
+        if let Some(unknown) = cached_reads
+            .iter()
+            .find(|name| !self.services.contains(name))
+        {
+            return Err(format!(
+                "variable cached_reads: {unknown:?} is not a registered service"
+            ));
+        }
+        let ttl_seconds = ttl_seconds
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|seconds| (0..=86_400).contains(seconds))
+            .ok_or_else(|| {
+                format!("variable cache_ttl_seconds: {ttl_seconds:?} is not 0 to 86400")
+            })?;
+        Ok(Settings {
+            cached_reads,
+            cache_ttl_millis: ttl_seconds * 1000,
+            ..self
+        })
+    }
+
+    pub fn is_cached(&self, service: &str) -> bool {
+        self.cache_ttl_millis > 0 && self.cached_reads.iter().any(|name| name == service)
     }
 
     pub fn is_registered(&self, service: &str) -> bool {
@@ -135,6 +173,21 @@ mod tests {
         let settings = Settings::parse(" a , b,a,, ", "", "*", "10").unwrap();
         assert_eq!(settings.services, ["a", "b"]);
         assert!(settings.public_read.is_empty());
+    }
+
+    #[test]
+    fn the_cache_names_registered_services() {
+        let settings = Settings::parse("visits,support", "", "*", "10").unwrap();
+        let cached = settings.clone().with_cache("visits", "60").unwrap();
+        assert!(cached.is_cached("visits"));
+        assert!(!cached.is_cached("support"));
+        assert!(!settings
+            .clone()
+            .with_cache("visits", "0")
+            .unwrap()
+            .is_cached("visits"));
+        assert!(settings.clone().with_cache("billing", "60").is_err());
+        assert!(settings.with_cache("visits", "-1").is_err());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - `GET /health`, `GET /services`, `GET /services/{name}[/openapi.json]`: discovery, anonymous.
 //! - `/admin/keys[/{id}]`: key management with the `admin_token` variable.
 //! - On every request: an `x-request-id`, CORS, and one JSON access-log line.
+//! - Repeated `GET`s of the `cached_reads` services are answered from a cache that every write
+//!   through the gateway invalidates (`cache`).
 //!
 //! This file is the Spin layer (reading the request, writing the response, the log line); the
 //! request's way through the gateway is `pipeline`, and each rule has its own module.
@@ -15,6 +17,7 @@
 pub mod access;
 pub mod access_log;
 pub mod admin;
+pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod forwarding;
@@ -56,6 +59,7 @@ async fn handle_gateway(request: IncomingRequest, out: ResponseOutparam) {
         duration_ms: millis(started.elapsed()),
         upstream: trace.upstream,
         upstream_ms: trace.upstream_time.map(millis),
+        cache: trace.cache,
     }
     .write();
 }

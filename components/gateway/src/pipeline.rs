@@ -10,6 +10,7 @@ use service_kit::ApiError;
 use spin_sdk::http::IncomingRequest;
 
 use crate::access::{self, Credential, Refusal};
+use crate::cache::{self, Lookup};
 use crate::config::Settings;
 use crate::forwarding::{downstream_headers, upstream_headers, Header, Identity};
 use crate::keys::KeyRecord;
@@ -88,6 +89,7 @@ pub struct Trace {
     pub rate: Option<Verdict>,
     pub upstream: Option<String>,
     pub upstream_time: Option<Duration>,
+    pub cache: Option<&'static str>,
 }
 
 /// The whole answer to a request, every header included.
@@ -117,7 +119,10 @@ async fn dispatch(
         _ => settings.max_body_bytes,
     };
     // A body declared too large is refused before anything else is done for it.
-    if head.declared_length().is_some_and(|length| length > body_limit as u64) {
+    if head
+        .declared_length()
+        .is_some_and(|length| length > body_limit as u64)
+    {
         return Err(ApiError::too_large(format!(
             "request body too large: at most {body_limit} bytes"
         ))
@@ -152,6 +157,11 @@ async fn dispatch(
             )
             .map_err(refused)?;
             let body = read_body(request, body_limit).await?;
+            if settings.is_cached(service) {
+                return Ok(
+                    through_cache(settings, service, head, caller.as_ref(), body, trace).await,
+                );
+            }
             Ok(pass_on(service, head, caller.as_ref(), body, trace).await)
         }
         Route::NotFound => Err(ApiError::not_found(format!(
@@ -238,6 +248,46 @@ fn refused(refusal: Refusal) -> Refused {
             format!("this key lacks the scope {scope}"),
         ))),
     }
+}
+
+/// A request to a service whose reads are cached: reads may be answered from the cache, and
+/// anything else invalidates it once the service has answered. Cache trouble never fails the
+/// request; it is logged and the request is passed on as if there were no cache.
+async fn through_cache(
+    settings: &Settings,
+    service: &str,
+    head: &RequestHead,
+    caller: Option<&KeyRecord>,
+    body: Vec<u8>,
+    trace: &mut Trace,
+) -> Reply {
+    if !cache::is_cacheable(&head.method, &head.path) {
+        let reply = pass_on(service, head, caller, body, trace).await;
+        if !access::is_read(&head.method) {
+            if let Err(err) = cache::invalidate(service) {
+                eprintln!("gateway: cache of {service} NOT invalidated after a write: {err:?}");
+            }
+        }
+        return reply;
+    }
+    let key = format!("{}{}", head.path, head.query);
+    let generation = match cache::lookup(service, &key, now_millis(), settings.cache_ttl_millis) {
+        Ok(Lookup::Hit(reply)) => {
+            trace.cache = Some("hit");
+            return reply.with_header("x-gateway-cache", "hit");
+        }
+        Ok(Lookup::Miss { generation }) => generation,
+        Err(err) => {
+            eprintln!("gateway: cache lookup failed: {err:?}");
+            return pass_on(service, head, caller, body, trace).await;
+        }
+    };
+    trace.cache = Some("miss");
+    let reply = pass_on(service, head, caller, body, trace).await;
+    if let Err(err) = cache::store(&key, &generation, &reply, now_millis()) {
+        eprintln!("gateway: cache store failed: {err:?}");
+    }
+    reply.with_header("x-gateway-cache", "miss")
 }
 
 async fn pass_on(

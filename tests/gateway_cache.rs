@@ -1,0 +1,98 @@
+//! End-to-end tests of the gateway's read cache: repeated reads of a `cached_reads` service are
+//! answered by the gateway, and a write through the gateway is never followed by an answer from
+//! before it. Each test starts its own app.
+//!
+//! Needs every component built (`cargo xtask build`).
+
+use integration_tests::{Credentials, TestApp};
+
+fn cache_state(response: &integration_tests::TestResponse) -> Option<&str> {
+    response.header("x-gateway-cache")
+}
+
+#[test]
+fn a_repeated_read_is_a_hit_until_a_write_changes_it() {
+    let app = TestApp::start_main_app();
+    let first = app.get_as(Credentials::None, "/visits/777");
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(cache_state(&first), Some("miss"));
+    let second = app.get_as(Credentials::None, "/visits/777");
+    assert_eq!(cache_state(&second), Some("hit"));
+    assert_eq!(second.text(), first.text());
+    assert_eq!(second.header("content-type"), first.header("content-type"));
+
+    // The write is acknowledged, so the next read must show it: a miss with the new row.
+    let posted = app.post(
+        "/visits/777",
+        "application/json",
+        r#"{"EventDay": 20171012, "EventCount": 5}"#,
+    );
+    assert_eq!(posted.status, 200, "{}", posted.text());
+    let after = app.get_as(Credentials::None, "/visits/777");
+    assert_eq!(cache_state(&after), Some("miss"));
+    assert!(
+        after.text().contains(r#""EventCount":5"#),
+        "{}",
+        after.text()
+    );
+    assert_eq!(
+        cache_state(&app.get_as(Credentials::None, "/visits/777")),
+        Some("hit")
+    );
+
+    // A bulk write invalidates every cached read of the service, other ids included.
+    let bulk = app.put(
+        "/visits",
+        "application/json",
+        r#"[{"EventId": "777", "EventDay": 20171012, "EventCount": 9}]"#,
+    );
+    assert_eq!(bulk.status, 200, "{}", bulk.text());
+    let reread = app.get_as(Credentials::None, "/visits/777");
+    assert_eq!(cache_state(&reread), Some("miss"));
+    assert!(
+        reread.text().contains(r#""EventCount":9"#),
+        "{}",
+        reread.text()
+    );
+}
+
+#[test]
+fn queries_are_cached_apart_and_health_is_never_cached() {
+    let app = TestApp::start_main_app();
+    app.post(
+        "/visits/778",
+        "application/json",
+        r#"{"EventDay": 20171012}"#,
+    );
+    app.post(
+        "/visits/778",
+        "application/json",
+        r#"{"EventDay": 20171020}"#,
+    );
+    let all = app.get_as(Credentials::None, "/visits/778");
+    let late = app.get_as(Credentials::None, "/visits/778?startDate=20171015");
+    assert_eq!(cache_state(&late), Some("miss"));
+    assert_ne!(all.text(), late.text());
+    assert_eq!(
+        app.get_as(Credentials::None, "/visits/778?startDate=20171015")
+            .text(),
+        late.text()
+    );
+    for _ in 0..2 {
+        let health = app.get_as(Credentials::None, "/visits/health");
+        assert_eq!(health.status, 200);
+        assert_eq!(cache_state(&health), None);
+    }
+    // Other services are not cached unless named in `cached_reads`.
+    assert_eq!(cache_state(&app.get("/support/tickets")), None);
+}
+
+#[test]
+fn a_zero_ttl_turns_the_cache_off() {
+    let app = TestApp::start_main_app_with(&["--variable", "cache_ttl_seconds=0"]);
+    for _ in 0..2 {
+        let read = app.get_as(Credentials::None, "/visits/779");
+        assert_eq!(read.status, 200);
+        assert_eq!(cache_state(&read), None);
+    }
+}

@@ -26,11 +26,21 @@ impl Settings {
     /// The settings from the component's variables; a bad value is the operator's error (500,
     /// its detail logged).
     pub fn load() -> Result<Settings, ApiError> {
+        let misconfigured = |problem: String| ApiError {
+            detail: Some(problem),
+            ..ApiError::new(500, "gateway misconfigured")
+        };
         let get = |name: &str| {
             spin_sdk::variables::get(name)
-                .map_err(|err| ApiError::storage(format!("variable {name}: {err:?}")))
+                .map_err(|err| misconfigured(format!("variable {name}: {err:?}")))
         };
-        let (cached_reads, cache_ttl_seconds) = (get("cached_reads")?, get("cache_ttl_seconds")?);
+        // The cache is optional: a manifest that does not wire its variables runs without it.
+        let optional = |name: &str, absent: &str| match spin_sdk::variables::get(name) {
+            Err(spin_sdk::variables::Error::Undefined(_)) => Ok(absent.to_owned()),
+            other => other.map_err(|err| misconfigured(format!("variable {name}: {err:?}"))),
+        };
+        let cached_reads = optional("cached_reads", "")?;
+        let cache_ttl_seconds = optional("cache_ttl_seconds", "0")?;
         Settings::parse(
             &get("services")?,
             &get("public_read")?,
@@ -38,10 +48,7 @@ impl Settings {
             &get("max_body_bytes")?,
         )
         .and_then(|settings| settings.with_cache(&cached_reads, &cache_ttl_seconds))
-        .map_err(|problem| ApiError {
-            detail: Some(problem),
-            ..ApiError::new(500, "gateway misconfigured")
-        })
+        .map_err(misconfigured)
     }
 
     pub fn parse(

@@ -410,8 +410,16 @@ fn invalid_rules_are_refused_and_change_nothing() {
             422,
         ),
         (json!({"min_celsius": 35}), "below max_celsius", 422),
-        (json!({"max_delta_per_minute": 0}), "max_delta_per_minute", 400),
-        (json!({"max_delta_per_minute": -2}), "max_delta_per_minute", 400),
+        (
+            json!({"max_delta_per_minute": 0}),
+            "max_delta_per_minute",
+            400,
+        ),
+        (
+            json!({"max_delta_per_minute": -2}),
+            "max_delta_per_minute",
+            400,
+        ),
         (json!({"max_celsius": "hot"}), "max_celsius", 400),
         (json!({"max_celsius": 2000}), "max_celsius", 400),
         (json!({"maximum": 3}), "maximum", 400),

@@ -3,8 +3,10 @@
 //! Each command lives in its own module; `setup` holds what they share (paths, the wasm
 //! target, building the host). Components are built by the host's `spin-host build`.
 
+mod admin_token;
 mod bench;
 mod build;
+mod conformance;
 mod setup;
 mod test;
 mod up;
@@ -19,9 +21,14 @@ Commands:
                              commands of spin.toml (like `spin build`), build spin-host
   up [--release] [-- ARGS]   build, then run `spin-host up --runtime-config-file
                              runtime-config.toml ARGS` in the repository root
-  test [-- ARGS]             build (also the components of tests/apps/*/spin.toml), then
+  test [--no-conformance] [-- ARGS]
+                             build (also the components of tests/apps/*/spin.toml), then
                              `cargo test --workspace ARGS` with SPIN_HOST_BIN set
-                             (SPIN_BIN, if set, is passed on for the comparison tests)
+                             (SPIN_BIN, if set, is passed on for the comparison tests),
+                             then contract conformance: schemathesis (see .ci/run) against
+                             each service's contract through the gateway of a live app
+                             (settings in xtask/conformance/); --no-conformance skips it
+  conformance                build, then only the contract conformance step of `test`
   bench [--duration SECS] [--connections N[,N...]]
                              load-test the visits API with wrk (default 10 s at 1 and 32
                              connections); with SPIN_BIN set, also against Spin
@@ -39,6 +46,7 @@ fn main() -> ExitCode {
         "build" => build::run(options, passthrough),
         "up" => up::run(options, passthrough),
         "test" => test::run(options, passthrough),
+        "conformance" => conformance::command(options, passthrough),
         "bench" => bench::run(options, passthrough),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

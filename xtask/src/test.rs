@@ -1,4 +1,5 @@
-//! `cargo xtask test`: build everything the tests run, then the whole workspace's tests.
+//! `cargo xtask test`: build everything the tests run, then the whole workspace's tests, then
+//! the services' contract conformance (`conformance`).
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -8,11 +9,14 @@ use anyhow::{bail, Context, Result};
 
 use crate::{
     build::{self, Components},
+    conformance,
     setup::{self, Profile},
 };
 
 pub fn run(options: &[String], cargo_test_args: &[String]) -> Result<()> {
-    crate::reject_unknown("test", options, Some("cargo test"))?;
+    let mut options = options.to_vec();
+    let check_conformance = !crate::take_flag(&mut options, "--no-conformance");
+    crate::reject_unknown("test", &options, Some("cargo test"))?;
     let started = Instant::now();
     build::build(Profile::Dev, Components::AppAndTestApps)?;
 
@@ -43,18 +47,28 @@ pub fn run(options: &[String], cargo_test_args: &[String]) -> Result<()> {
         totals.add(&line);
     }
     let status = child.wait().context("waiting for cargo test")?;
-    let elapsed = started.elapsed().as_secs();
     println!(
         "xtask: {} passed, {} failed, {} skipped",
         totals.passed, totals.failed, totals.ignored
     );
     if !status.success() {
+        let elapsed = started.elapsed().as_secs();
         bail!("xtask test: FAILED after {elapsed} s (cargo test: {status})");
     }
     if totals.passed == 0 {
         bail!("xtask test: no test ran");
     }
-    println!("xtask test: all tests passed in {elapsed} s (components, host and workspace tests)");
+    let checked = if check_conformance {
+        conformance::run(&host).with_context(|| {
+            format!("xtask test: FAILED after {} s", started.elapsed().as_secs())
+        })?;
+        "workspace tests and contract conformance"
+    } else {
+        println!("xtask: contract conformance skipped (--no-conformance)");
+        "workspace tests"
+    };
+    let elapsed = started.elapsed().as_secs();
+    println!("xtask test: all tests passed in {elapsed} s ({checked})");
     Ok(())
 }
 

@@ -82,27 +82,15 @@ pub enum SpecVersion {
 )]
 pub struct CloudEventInput {
     pub specversion: SpecVersion,
-    /// At most 256 bytes.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = r"^(?:[\x00-\x7f]{1,256}|[\s\S]{1,64})$"
-    )]
+    /// At most 256 characters.
+    #[schema(min_length = 1, max_length = 256)]
     pub id: String,
-    /// At most 256 bytes.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = r"^(?:[\x00-\x7f]{1,256}|[\s\S]{1,64})$"
-    )]
+    /// At most 256 characters.
+    #[schema(min_length = 1, max_length = 256)]
     pub source: String,
-    /// At most 256 bytes.
+    /// At most 256 characters.
     #[serde(rename = "type")]
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = r"^(?:[\x00-\x7f]{1,256}|[\s\S]{1,64})$"
-    )]
+    #[schema(min_length = 1, max_length = 256)]
     pub event_type: String,
     /// RFC 3339.
     #[serde(default)]
@@ -327,7 +315,7 @@ fn check_version(field: &str, version: i64) -> Result<(), String> {
 }
 
 fn check_text(field: &str, text: &str) -> Result<(), String> {
-    if text.is_empty() || text.len() > 256 {
+    if text.is_empty() || text.chars().count() > 256 {
         return Err(format!("{field}: must be 1 to 256 characters"));
     }
     Ok(())

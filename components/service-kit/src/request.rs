@@ -140,6 +140,26 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         .map_err(|err| ApiError::bad_request(format!("invalid JSON body: {err}")))
 }
 
+/// A JSON number that is an integer in `i64`'s range, also when written with a zero fraction or
+/// an exponent (`3.0`, `1e3`): JSON Schema's `integer`, which the contracts promise, is any
+/// number without a fractional part.
+pub fn json_i64(value: &serde_json::Value) -> Option<i64> {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63, exact as a float
+    value.as_i64().or_else(|| {
+        let float = value.as_f64()?;
+        (float.fract() == 0.0 && (-LIMIT..LIMIT).contains(&float)).then_some(float as i64)
+    })
+}
+
+/// Like [`json_i64`], for a non-negative integer in `u64`'s range.
+pub fn json_u64(value: &serde_json::Value) -> Option<u64> {
+    const LIMIT: f64 = 18_446_744_073_709_551_616.0; // 2^64, exact as a float
+    value.as_u64().or_else(|| {
+        let float = value.as_f64()?;
+        (float.fract() == 0.0 && (0.0..LIMIT).contains(&float)).then_some(float as u64)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +219,20 @@ mod tests {
         );
         assert_eq!(parse_json::<Body>(None, b"").err().unwrap().status, 400);
         assert_eq!(parse_json::<Body>(None, b"{").err().unwrap().status, 400);
+    }
+
+    #[test]
+    fn json_integers_may_have_a_zero_fraction() {
+        use serde_json::json;
+        assert_eq!(json_i64(&json!(51)), Some(51));
+        assert_eq!(json_i64(&json!(51.0)), Some(51));
+        assert_eq!(json_i64(&json!(-1e3)), Some(-1000));
+        assert_eq!(json_i64(&json!(51.5)), None);
+        assert_eq!(json_i64(&json!(1e19)), None);
+        assert_eq!(json_i64(&json!("51")), None);
+        assert_eq!(json_u64(&json!(u64::MAX)), Some(u64::MAX));
+        assert_eq!(json_u64(&json!(1e19)), Some(10_000_000_000_000_000_000));
+        assert_eq!(json_u64(&json!(2f64.powi(64))), None);
+        assert_eq!(json_u64(&json!(-1.0)), None);
     }
 }

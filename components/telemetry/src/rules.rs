@@ -91,8 +91,9 @@ pub fn parse_rules(body: &Value) -> Result<Rules, ApiError> {
             )));
         }
     }
+    // Two fields against each other, which the contract's schema cannot state: 422, not 400.
     if rules.min_celsius >= rules.max_celsius {
-        return Err(ApiError::bad_request(format!(
+        return Err(ApiError::unprocessable(format!(
             "min_celsius ({}) must be below max_celsius ({})",
             rules.min_celsius, rules.max_celsius
         )));
@@ -142,6 +143,8 @@ mod tests {
     fn min_must_be_below_max() {
         assert!(message(json!({"min_celsius": 40})).contains("below max_celsius"));
         assert!(message(json!({"min_celsius": 5, "max_celsius": 5})).contains("below"));
+        let err = parse_rules(&json!({"min_celsius": 5, "max_celsius": 5})).unwrap_err();
+        assert_eq!(err.status, 422);
     }
 
     #[test]

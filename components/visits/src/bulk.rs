@@ -95,7 +95,8 @@ fn json_row(row: usize, item: &Value) -> Result<VisitRow, VisitsError> {
     };
     Ok(VisitRow {
         event_id: json_event_id(field("EventId")?).map_err(|p| invalid("EventId", p))?,
-        event_day: json_day(field("EventDay")?).map_err(|p| invalid("EventDay", p))?,
+        event_day: json_day(field("EventDay")?)
+            .map_err(|err| err.placed(|p| invalid("EventDay", p)))?,
         event_count: json_count(field("EventCount")?, 0, MAX_LOADED_COUNT)
             .map_err(|p| invalid("EventCount", p))?,
     })
@@ -151,22 +152,25 @@ fn csv_row(row: usize, record: csv::Result<csv::StringRecord>) -> Result<VisitRo
     Ok(VisitRow {
         event_id: EventId::parse(id)
             .map_err(|_| invalid("EventId", format!("expected 1 to 20 digits, got {id:?}")))?,
-        event_day: EventDay::parse(day).map_err(|p| invalid("EventDay", p))?,
+        event_day: EventDay::parse(day).map_err(|err| err.placed(|p| invalid("EventDay", p)))?,
         event_count: count.map_err(|p| invalid("EventCount", p))?,
     })
 }
 
-/// A load sets each day's count once; giving a day twice is ambiguous, so it is refused.
+/// A load sets each day's count once; giving a day twice is ambiguous, so it is refused (422:
+/// the contract's schema cannot say that two rows differ).
 fn reject_repeated_days(rows: &[VisitRow]) -> Result<(), VisitsError> {
     let mut first_seen: HashMap<(&EventId, EventDay), usize> = HashMap::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         if let Some(first) = first_seen.insert((&row.event_id, row.event_day), i + 1) {
             let problem = format!("same EventId and EventDay as row {first}");
-            return Err(VisitsError::InvalidRowField {
-                row: i + 1,
-                field: "EventDay",
-                problem,
-            });
+            return Err(VisitsError::Unprocessable(Box::new(
+                VisitsError::InvalidRowField {
+                    row: i + 1,
+                    field: "EventDay",
+                    problem,
+                },
+            )));
         }
     }
     Ok(())
@@ -187,9 +191,11 @@ mod tests {
         }
     }
 
+    /// The row and field a bad row's error names, whatever its status.
     fn bad_row_field(err: VisitsError) -> (usize, &'static str) {
         match err {
             VisitsError::InvalidRowField { row, field, .. } => (row, field),
+            VisitsError::Unprocessable(inner) => bad_row_field(*inner),
             other => panic!("expected a bad row field, got {other:?}"),
         }
     }
@@ -249,10 +255,13 @@ mod tests {
             {"EventId": "1", "EventDay": 20171012, "EventCount": 1},
             {"EventId": "1", "EventDay": 20170230, "EventCount": 1}
         ]"#;
+        let err = parse_bulk(body, BulkFormat::Json).unwrap_err();
         assert_eq!(
-            bad_row_field(parse_bulk(body, BulkFormat::Json).unwrap_err()),
-            (2, "EventDay")
+            err.to_string(),
+            "row 2: EventDay: 20170230 is not a calendar date"
         );
+        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(bad_row_field(err), (2, "EventDay"));
         let body = br#"[{"EventId": "x", "EventDay": 20171012, "EventCount": 1}]"#;
         assert_eq!(
             bad_row_field(parse_bulk(body, BulkFormat::Json).unwrap_err()),
@@ -350,10 +359,9 @@ mod tests {
     #[test]
     fn a_day_given_twice_is_refused() {
         let body = b"EventId,EventDay,EventCount\n1,20171012,1\n2,20171012,1\n1,20171012,5\n";
-        assert_eq!(
-            bad_row_field(parse_bulk(body, BulkFormat::Csv).unwrap_err()),
-            (3, "EventDay")
-        );
+        let err = parse_bulk(body, BulkFormat::Csv).unwrap_err();
+        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(bad_row_field(err), (3, "EventDay"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use service_kit::request::{json_i64, json_u64};
 
 use crate::error::VisitsError;
 
@@ -52,9 +53,11 @@ impl EventDay {
     pub const MAX: u32 = 99991231;
 
     /// Accepts the integer YYYYMMDD of a real calendar day; the error says what is wrong.
-    pub fn from_yyyymmdd(value: i64) -> Result<Self, String> {
+    pub fn from_yyyymmdd(value: i64) -> Result<Self, DayError> {
         if !(i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&value) {
-            return Err(format!("{value} is not a date of the form YYYYMMDD"));
+            return Err(DayError::Malformed(format!(
+                "{value} is not a date of the form YYYYMMDD"
+            )));
         }
         let (year, month, day) = (value / 10000, value / 100 % 100, value % 100);
         let is_calendar_day = time::Month::try_from(month as u8)
@@ -63,19 +66,18 @@ impl EventDay {
         if is_calendar_day {
             Ok(EventDay(value as u32))
         } else {
-            Err(format!("{value} is not a calendar date"))
+            Err(DayError::NotACalendarDay(value))
         }
     }
 
     /// Accepts exactly eight ASCII digits YYYYMMDD naming a real calendar day.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, DayError> {
+        let malformed =
+            || DayError::Malformed(format!("{text:?} is not a date of the form YYYYMMDD"));
         if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("{text:?} is not a date of the form YYYYMMDD"));
+            return Err(malformed());
         }
-        let value: i64 = text
-            .parse()
-            .map_err(|_| format!("{text:?} is not a date"))?;
-        Self::from_yyyymmdd(value)
+        Self::from_yyyymmdd(text.parse().map_err(|_| malformed())?)
     }
 
     /// The day a `time::Date` falls on.
@@ -87,6 +89,30 @@ impl EventDay {
 
     pub fn as_u32(self) -> u32 {
         self.0
+    }
+}
+
+/// Why a day was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DayError {
+    /// Not a day written YYYYMMDD (from 10000101 to 99991231) at all.
+    Malformed(String),
+    /// Written YYYYMMDD, but no calendar has that day (20170230).
+    NotACalendarDay(i64),
+}
+
+impl DayError {
+    /// The request's error for this day, placed by `invalid` (which names the parameter, field or
+    /// row). A day that is well formed but not on the calendar is [`VisitsError::Unprocessable`]:
+    /// the contract can say so only in words for an integer, so a request fitting its schema
+    /// may still carry one.
+    pub fn placed(self, invalid: impl FnOnce(String) -> VisitsError) -> VisitsError {
+        match self {
+            DayError::Malformed(problem) => invalid(problem),
+            DayError::NotACalendarDay(value) => VisitsError::Unprocessable(Box::new(invalid(
+                format!("{value} is not a calendar date"),
+            ))),
+        }
     }
 }
 
@@ -124,7 +150,7 @@ pub fn parse_day_range(query: &str) -> Result<DayRange, VisitsError> {
             return Err(VisitsError::InvalidQuery { param, problem });
         }
         let day = EventDay::parse(&value)
-            .map_err(|problem| VisitsError::InvalidQuery { param, problem })?;
+            .map_err(|err| err.placed(|problem| VisitsError::InvalidQuery { param, problem }))?;
         *slot = Some(day);
     }
     if let (Some(start), Some(end)) = (range.start, range.end) {
@@ -144,13 +170,13 @@ pub struct AddedVisits {
 }
 
 /// Reads a `POST` body: empty, or `{"EventDay": YYYYMMDD, "EventCount": n}` with both fields optional
-/// (defaults: `today`, 1).
+/// (defaults: `today`, 1). A body of only whitespace is not JSON, so it is refused, not empty.
 pub fn parse_added_visits(body: &[u8], today: EventDay) -> Result<AddedVisits, VisitsError> {
     let mut added = AddedVisits {
         day: today,
         count: 1,
     };
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+    if body.is_empty() {
         return Ok(added);
     }
     let json: Value = serde_json::from_slice(body)
@@ -161,7 +187,9 @@ pub fn parse_added_visits(body: &[u8], today: EventDay) -> Result<AddedVisits, V
     for (name, value) in &fields {
         let invalid = |field, problem| VisitsError::InvalidField { field, problem };
         match name.as_str() {
-            "EventDay" => added.day = json_day(value).map_err(|p| invalid("EventDay", p))?,
+            "EventDay" => {
+                added.day = json_day(value).map_err(|err| err.placed(|p| invalid("EventDay", p)))?
+            }
             "EventCount" => {
                 added.count =
                     json_count(value, 1, MAX_ADDED_COUNT).map_err(|p| invalid("EventCount", p))?
@@ -178,9 +206,9 @@ pub fn parse_added_visits(body: &[u8], today: EventDay) -> Result<AddedVisits, V
 
 /// A JSON `EventId`: a string of digits, or a non-negative integer.
 pub(crate) fn json_event_id(value: &Value) -> Result<EventId, String> {
-    let text = match value {
-        Value::String(text) => text.clone(),
-        Value::Number(n) if n.is_u64() => n.to_string(),
+    let text = match (value, json_u64(value)) {
+        (Value::String(text), _) => text.clone(),
+        (_, Some(n)) => n.to_string(),
         _ => {
             return Err(format!(
                 "expected a string of 1 to {MAX_EVENT_ID_DIGITS} digits, got {value}"
@@ -192,16 +220,18 @@ pub(crate) fn json_event_id(value: &Value) -> Result<EventId, String> {
 }
 
 /// A JSON `EventDay`: the integer YYYYMMDD of a calendar day.
-pub(crate) fn json_day(value: &Value) -> Result<EventDay, String> {
-    match value.as_i64() {
+pub(crate) fn json_day(value: &Value) -> Result<EventDay, DayError> {
+    match json_i64(value) {
         Some(n) => EventDay::from_yyyymmdd(n),
-        None => Err(format!("expected an integer YYYYMMDD, got {value}")),
+        None => Err(DayError::Malformed(format!(
+            "expected an integer YYYYMMDD, got {value}"
+        ))),
     }
 }
 
 /// A JSON `EventCount`: an integer from `min` to `max`.
 pub(crate) fn json_count(value: &Value, min: i64, max: i64) -> Result<i64, String> {
-    match value.as_i64() {
+    match json_i64(value) {
         Some(n) => check_count(n, min, max),
         None => Err(format!(
             "expected an integer from {min} to {max}, got {value}"
@@ -286,7 +316,7 @@ mod tests {
         }
         assert_eq!(
             EventDay::parse("20170230"),
-            Err("20170230 is not a calendar date".into())
+            Err(DayError::NotACalendarDay(20170230))
         );
     }
 
@@ -337,7 +367,7 @@ mod tests {
 
     #[test]
     fn a_query_with_a_bad_date_names_the_parameter() {
-        let err = parse_day_range("startDate=20170230").unwrap_err();
+        let err = parse_day_range("startDate=2017-10-12").unwrap_err();
         assert!(
             matches!(
                 err,
@@ -347,6 +377,12 @@ mod tests {
                 }
             ),
             "{err:?}"
+        );
+        let err = parse_day_range("startDate=20170230").unwrap_err();
+        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(
+            err.to_string(),
+            "query parameter startDate: 20170230 is not a calendar date"
         );
         let err = parse_day_range("endDate=").unwrap_err();
         assert!(
@@ -396,8 +432,11 @@ mod tests {
             count: 1,
         };
         assert_eq!(parse_added_visits(b"", today), Ok(expected));
-        assert_eq!(parse_added_visits(b" \n", today), Ok(expected));
         assert_eq!(parse_added_visits(b"{}", today), Ok(expected));
+        assert!(matches!(
+            parse_added_visits(b" \n", today),
+            Err(VisitsError::InvalidBody(_))
+        ));
     }
 
     #[test]
@@ -448,6 +487,9 @@ mod tests {
     #[test]
     fn a_post_day_must_be_a_calendar_date() {
         let err = parse_added_visits(br#"{"EventDay": 20170230}"#, day(20240101)).unwrap_err();
+        assert_eq!(err.to_string(), "EventDay: 20170230 is not a calendar date");
+        assert_eq!(err.status_and_body().0, 422);
+        let err = parse_added_visits(br#"{"EventDay": 2017023}"#, day(20240101)).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -458,6 +500,24 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn json_integers_may_be_written_with_a_zero_fraction() {
+        let added = parse_added_visits(
+            br#"{"EventDay": 2.0171012e7, "EventCount": 3.0}"#,
+            day(20240101),
+        );
+        let expected = AddedVisits {
+            day: day(20171012),
+            count: 3,
+        };
+        assert_eq!(added, Ok(expected));
+        assert_eq!(
+            json_event_id(&serde_json::json!(324.0)).unwrap().as_str(),
+            "324"
+        );
+        assert!(parse_added_visits(br#"{"EventCount": 2.5}"#, day(20240101)).is_err());
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub enum VisitsError {
     UnsupportedMediaType(String),
     #[error("EventCount: the day's total would exceed {MAX_DAY_TOTAL}")]
     DayTotalTooLarge,
+    /// The request fits the contract's schema but breaks a rule the schema can state only in
+    /// words (a YYYYMMDD naming no calendar day, a day loaded twice): the inner error, as 422.
+    #[error("{0}")]
+    Unprocessable(Box<VisitsError>),
     /// The detail is for the log only; clients see "storage error".
     #[error("storage error")]
     Storage(String),
@@ -54,12 +58,12 @@ impl VisitsError {
             UnknownPath(_) | InvalidEventId(_) => 404,
             MethodNotAllowed { .. } => 405,
             InvalidQuery { .. }
-            | ReversedDateRange { .. }
             | InvalidBody(_)
             | InvalidField { .. }
             | InvalidRow { .. }
-            | InvalidRowField { .. }
-            | DayTotalTooLarge => 400,
+            | InvalidRowField { .. } => 400,
+            // Fit the schema, but no schema can say these: 422, not 400.
+            ReversedDateRange { .. } | DayTotalTooLarge | Unprocessable(_) => 422,
             TooManyRows | BodyTooLarge => 413,
             UnsupportedMediaType(_) => 415,
             Storage(_) => 500,
@@ -98,13 +102,30 @@ mod tests {
         let err = VisitsError::InvalidRowField {
             row: 3,
             field: "EventDay",
-            problem: "20170230 is not a calendar date".into(),
+            problem: "expected an integer YYYYMMDD, got \"x\"".into(),
         };
         assert_eq!(err.status_and_body().0, 400);
         assert_eq!(
             message(&err),
-            "row 3: EventDay: 20170230 is not a calendar date"
+            "row 3: EventDay: expected an integer YYYYMMDD, got \"x\""
         );
+    }
+
+    #[test]
+    fn rules_the_schema_cannot_state_map_to_422() {
+        let reversed = VisitsError::ReversedDateRange {
+            start: 20171014,
+            end: 20171012,
+        };
+        assert_eq!(reversed.status_and_body().0, 422);
+        assert_eq!(VisitsError::DayTotalTooLarge.status_and_body().0, 422);
+        let field = VisitsError::InvalidField {
+            field: "EventDay",
+            problem: "20170230 is not a calendar date".into(),
+        };
+        let err = VisitsError::Unprocessable(Box::new(field));
+        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(message(&err), "EventDay: 20170230 is not a calendar date");
     }
 
     #[test]

@@ -19,10 +19,9 @@ use service_kit::contract::{check_sqlite, Health};
 use service_kit::request::{self, header};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
-use utoipa::OpenApi;
 
 use crate::bulk::BulkFormat;
-use crate::contract::{ApiDoc, Loaded};
+use crate::contract::Loaded;
 use crate::domain::{EventDay, EventId, MAX_BODY_BYTES};
 use crate::error::VisitsError;
 use crate::route::Resource;
@@ -61,7 +60,7 @@ async fn serve(
             load_visits(format, &body)
         }
         (Resource::Health, Method::Get) => Ok(health()),
-        (Resource::OpenApi, Method::Get) => Ok(json_response(200, &ApiDoc::openapi())),
+        (Resource::OpenApi, Method::Get) => Ok(json_response(200, &contract::document())),
         (_, method) => Err(VisitsError::MethodNotAllowed {
             method: method.to_string(),
             allow: resource.allowed_methods(),

@@ -114,6 +114,7 @@ fn main() {
             .and_then(|path| manifest::App::load(&path))
             .and_then(|app| build::build(&app, &args.component_id)),
     };
+    guest_output::flush();
     if let Err(e) = result {
         eprintln!("Error: {e:#}");
         std::process::exit(1);
@@ -249,6 +250,7 @@ fn up(args: UpArgs) -> Result<()> {
         if let Some(metrics_server) = metrics_server {
             metrics_server.await??;
         }
+        guest_output::flush();
         eprintln!("Shutting down");
         Ok(())
     })

@@ -6,6 +6,11 @@
 //! guest has finished with go back to a small per-database pool, but only in
 //! the state a new connection would have: no open transaction and no TEMP
 //! objects. Anything else is closed, exactly as Spin closes every connection.
+//!
+//! A typical statement takes microseconds, less than handing it to another
+//! thread, so it runs on the request's own task. Only one that would wait for
+//! a lock (another writer holds it) goes to the blocking pool, where it may
+//! wait: inline, the busy handler gives up at once (see [`Waiting`]).
 
 use crate::bindings::fermyon::spin::sqlite::{
     self, Error as SqlError, QueryResult, RowResult, Value,
@@ -18,6 +23,7 @@ use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -127,9 +133,38 @@ impl SqliteDatabase {
     }
 }
 
+thread_local! {
+    /// Whether statements on this thread may wait for a lock (see [`Waiting`]).
+    static MAY_WAIT: Cell<bool> = const { Cell::new(true) };
+}
+
+/// While alive, statements on this thread do not wait for locks: the busy
+/// handler answers "give up", and the statement fails as busy.
+pub(crate) struct Waiting {
+    before: bool,
+}
+
+impl Waiting {
+    pub(crate) fn forbidden() -> Waiting {
+        Waiting {
+            before: MAY_WAIT.with(|may| may.replace(false)),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        MAY_WAIT.with(|may| may.set(self.before));
+    }
+}
+
 /// Busy handler: short sleeps first so contended writers get the lock
-/// quickly, then longer ones, giving up after about `BUSY_TIMEOUT`.
-fn wait_for_lock(attempt: i32) -> bool {
+/// quickly, then longer ones, giving up after about `BUSY_TIMEOUT`; at once
+/// where waiting is forbidden.
+pub(crate) fn wait_for_lock(attempt: i32) -> bool {
+    if !MAY_WAIT.with(Cell::get) {
+        return false;
+    }
     let (sleep, budget_spent) = if attempt < 20 {
         (
             Duration::from_micros(100),
@@ -232,24 +267,21 @@ impl sqlite::HostConnection for InstanceState {
         handle.ops.execute.inc();
         let database = handle.database.clone();
         let connection = handle.connection.clone();
-        // SQLite blocks (I/O, lock waits): keep it off the async workers.
-        let result = tokio::task::spawn_blocking(move || {
-            let mut slot = connection.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_none() {
-                *slot = Some(
-                    database
-                        .checkout()
-                        .map_err(|_| SqlError::InvalidConnection)?,
-                );
+        let inline = {
+            let _no_waiting = Waiting::forbidden();
+            run_on(&database, &connection, &statement, &parameters)
+        };
+        let result = match inline {
+            Err(failure) if failure.is_busy() => {
+                // Another writer holds the lock: wait for it off the async workers.
+                tokio::task::spawn_blocking(move || {
+                    run_on(&database, &connection, &statement, &parameters)
+                })
+                .await?
             }
-            run_first_statement(
-                slot.as_ref().expect("connection just opened"),
-                &statement,
-                parameters,
-            )
-        })
-        .await?;
-        Ok(result)
+            other => other,
+        };
+        Ok(result.map_err(Failure::into_sql_error))
     }
 
     async fn drop(&mut self, handle: Resource<SqliteHandle>) -> wasmtime::Result<()> {
@@ -267,12 +299,74 @@ impl sqlite::HostConnection for InstanceState {
     }
 }
 
+/// Whether `err` says another connection holds the lock a statement needed.
+pub(crate) fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error {
+                code: rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked,
+                ..
+            },
+            _,
+        )
+    )
+}
+
+/// Why a statement failed.
+enum Failure {
+    Sqlite(rusqlite::Error),
+    NoConnection,
+    TooLarge,
+}
+
+impl Failure {
+    /// The database lock was taken (nothing was done).
+    fn is_busy(&self) -> bool {
+        matches!(self, Failure::Sqlite(err) if is_busy(err))
+    }
+
+    fn into_sql_error(self) -> SqlError {
+        match self {
+            Failure::Sqlite(err) => SqlError::Io(err.to_string()),
+            Failure::NoConnection => SqlError::InvalidConnection,
+            Failure::TooLarge => SqlError::Io(format!(
+                "query result exceeds limit of {MAX_RESULT_BYTES} bytes"
+            )),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(err: rusqlite::Error) -> Failure {
+        Failure::Sqlite(err)
+    }
+}
+
+/// Runs the statement on the handle's connection, taking one from the pool at the first.
+fn run_on(
+    database: &SqliteDatabase,
+    connection: &Mutex<Option<Connection>>,
+    sql: &str,
+    parameters: &[Value],
+) -> Result<QueryResult, Failure> {
+    let mut slot = connection.lock().unwrap_or_else(|p| p.into_inner());
+    if slot.is_none() {
+        *slot = Some(database.checkout().map_err(|_| Failure::NoConnection)?);
+    }
+    run_first_statement(
+        slot.as_ref().expect("connection just opened"),
+        sql,
+        parameters,
+    )
+}
+
 /// Prepares and runs only the first statement of `sql`; the rest is ignored.
 fn run_first_statement(
     conn: &Connection,
     sql: &str,
-    parameters: Vec<Value>,
-) -> Result<QueryResult, SqlError> {
+    parameters: &[Value],
+) -> Result<QueryResult, Failure> {
     // The common case, one statement, comes from the connection's statement
     // cache; anything else (several statements, errors) is prepared again
     // statement by statement so that exactly the first one runs or fails.
@@ -280,7 +374,7 @@ fn run_first_statement(
         return run_statement(&mut stmt, parameters);
     }
     let mut batch = rusqlite::Batch::new(conn, sql);
-    let Some(mut stmt) = batch.next().map_err(|e| SqlError::Io(e.to_string()))? else {
+    let Some(mut stmt) = batch.next()? else {
         return Ok(QueryResult {
             columns: vec![],
             rows: vec![],
@@ -291,17 +385,13 @@ fn run_first_statement(
 
 fn run_statement(
     stmt: &mut rusqlite::Statement<'_>,
-    parameters: Vec<Value>,
-) -> Result<QueryResult, SqlError> {
-    let io = |e: rusqlite::Error| SqlError::Io(e.to_string());
+    parameters: &[Value],
+) -> Result<QueryResult, Failure> {
     let expected = stmt.parameter_count();
     if parameters.len() != expected {
-        return Err(io(rusqlite::Error::InvalidParameterCount(
-            parameters.len(),
-            expected,
-        )));
+        return Err(rusqlite::Error::InvalidParameterCount(parameters.len(), expected).into());
     }
-    for (index, value) in parameters.into_iter().enumerate() {
+    for (index, value) in parameters.iter().enumerate() {
         let position = index + 1;
         match value {
             Value::Integer(i) => stmt.raw_bind_parameter(position, i),
@@ -309,18 +399,17 @@ fn run_statement(
             Value::Text(s) => stmt.raw_bind_parameter(position, s),
             Value::Blob(b) => stmt.raw_bind_parameter(position, b),
             Value::Null => stmt.raw_bind_parameter(position, rusqlite::types::Null),
-        }
-        .map_err(io)?;
+        }?;
     }
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let column_count = columns.len();
     let mut rows = Vec::new();
     let mut size = 0usize;
     let mut cursor = stmt.raw_query();
-    while let Some(row) = cursor.next().map_err(io)? {
+    while let Some(row) = cursor.next()? {
         let mut values = Vec::with_capacity(column_count);
         for i in 0..column_count {
-            let value = match row.get_ref(i).map_err(io)? {
+            let value = match row.get_ref(i)? {
                 ValueRef::Null => Value::Null,
                 ValueRef::Integer(i) => Value::Integer(i),
                 ValueRef::Real(f) => Value::Real(f),
@@ -335,9 +424,7 @@ fn run_statement(
             values.push(value);
         }
         if size > MAX_RESULT_BYTES {
-            return Err(SqlError::Io(format!(
-                "query result exceeds limit of {MAX_RESULT_BYTES} bytes"
-            )));
+            return Err(Failure::TooLarge);
         }
         rows.push(RowResult { values });
     }
@@ -347,6 +434,37 @@ fn run_statement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<QueryResult, SqlError> {
+        run_first_statement(conn, sql, &params).map_err(Failure::into_sql_error)
+    }
+
+    #[test]
+    fn a_locked_database_fails_as_busy_at_once_where_waiting_is_forbidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database(dir.path());
+        let holder = database.checkout().unwrap();
+        holder
+            .execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1)")
+            .unwrap();
+        let waiter = Mutex::new(None);
+        let started = std::time::Instant::now();
+        let failure = {
+            let _no_waiting = Waiting::forbidden();
+            run_on(&database, &waiter, "INSERT INTO t VALUES (2)", &[])
+                .err()
+                .unwrap()
+        };
+        assert!(failure.is_busy());
+        assert!(started.elapsed() < Duration::from_millis(50));
+        // Where waiting is allowed, the statement waits for the holder instead.
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            holder.execute("COMMIT", []).unwrap();
+        });
+        assert!(run_on(&database, &waiter, "INSERT INTO t VALUES (2)", &[]).is_ok());
+        releaser.join().unwrap();
+    }
 
     fn database(dir: &Path) -> SqliteDatabase {
         SqliteDatabase::new(&SqliteConfig::Spin {
@@ -360,10 +478,10 @@ mod tests {
     fn only_the_first_statement_runs() {
         let dir = tempfile::tempdir().unwrap();
         let conn = database(dir.path()).connect().unwrap();
-        let result = run_first_statement(&conn, "SELECT 1; SELECT 2", vec![]).unwrap();
+        let result = run(&conn, "SELECT 1; SELECT 2", vec![]).unwrap();
         assert_eq!(result.rows.len(), 1);
         assert!(matches!(result.rows[0].values[0], Value::Integer(1)));
-        let after_garbage = run_first_statement(&conn, "SELECT 1; SELEC 2", vec![]).unwrap();
+        let after_garbage = run(&conn, "SELECT 1; SELEC 2", vec![]).unwrap();
         assert_eq!(
             after_garbage.rows.len(),
             1,
@@ -382,7 +500,7 @@ mod tests {
             Value::Blob(vec![1, 2]),
             Value::Null,
         ];
-        let result = run_first_statement(&conn, "SELECT ?, ?, ?, ?, ? AS last", params).unwrap();
+        let result = run(&conn, "SELECT ?, ?, ?, ?, ? AS last", params).unwrap();
         assert_eq!(result.columns[4], "last");
         let v = &result.rows[0].values;
         assert!(matches!(v[0], Value::Integer(7)));
@@ -396,9 +514,9 @@ mod tests {
     fn errors_are_io_with_sqlite_text() {
         let dir = tempfile::tempdir().unwrap();
         let conn = database(dir.path()).connect().unwrap();
-        let err = run_first_statement(&conn, "SELEC 1", vec![]).unwrap_err();
+        let err = run(&conn, "SELEC 1", vec![]).unwrap_err();
         assert!(matches!(err, SqlError::Io(m) if m.contains("syntax error")));
-        let err = run_first_statement(&conn, "SELECT ?, ?", vec![Value::Integer(1)]).unwrap_err();
+        let err = run(&conn, "SELECT ?, ?", vec![Value::Integer(1)]).unwrap_err();
         assert!(matches!(err, SqlError::Io(m) if m.contains("Got 1, needed 2")),);
     }
 
@@ -422,7 +540,7 @@ mod tests {
             "connections left in a transaction or with TEMP objects are closed"
         );
         let reused = db.checkout().unwrap();
-        let err = run_first_statement(&reused, "SELECT * FROM scratch", vec![]).unwrap_err();
+        let err = run(&reused, "SELECT * FROM scratch", vec![]).unwrap_err();
         assert!(matches!(err, SqlError::Io(m) if m.contains("no such table")));
     }
 
@@ -432,8 +550,8 @@ mod tests {
         let conn = database(dir.path()).connect().unwrap();
         let other = dir.path().join("other.db");
         let sql = format!("ATTACH '{}' AS other", other.display());
-        let err = run_first_statement(&conn, &sql, vec![]).unwrap_err();
+        let err = run(&conn, &sql, vec![]).unwrap_err();
         assert!(matches!(err, SqlError::Io(m) if m.contains("not authorized")));
-        assert!(run_first_statement(&conn, "ATTACH ':memory:' AS scratch", vec![]).is_ok());
+        assert!(run(&conn, "ATTACH ':memory:' AS scratch", vec![]).is_ok());
     }
 }

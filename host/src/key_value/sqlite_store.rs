@@ -1,5 +1,7 @@
 //! Spin's default key-value backend: a table in a SQLite file (or in memory),
-//! with one shared connection per label.
+//! with one shared connection per label. As for the SQLite interface, an
+//! operation runs on the request's own task unless it would wait (for the
+//! connection, or for another writer's lock); then it runs on the blocking pool.
 
 use super::KeyValueBackend;
 use anyhow::{Context, Result};
@@ -27,7 +29,7 @@ impl SqliteStore {
                 // of the host process.
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                conn.busy_handler(Some(crate::sqlite::wait_for_lock))?;
                 conn
             }
             None => Connection::open_in_memory()?,
@@ -44,11 +46,19 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `op` on the blocking pool so SQLite I/O never stalls the reactor.
+    /// Runs `op` here when the connection is free and no lock must be waited for, else on the
+    /// blocking pool, where it may wait.
     async fn with_connection<T: Send + 'static>(
         &self,
-        op: impl FnOnce(&Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+        op: impl Fn(&Connection, &str) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, String> {
+        if let Ok(conn) = self.connection.try_lock() {
+            let _no_waiting = crate::sqlite::Waiting::forbidden();
+            match op(&conn, &self.label) {
+                Err(err) if crate::sqlite::is_busy(&err) => {}
+                other => return other.map_err(|e| format!("{e:?}")),
+            }
+        }
         let connection = self.connection.clone();
         let label = self.label.clone();
         tokio::task::spawn_blocking(move || {

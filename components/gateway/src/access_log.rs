@@ -23,10 +23,25 @@ pub struct AccessLog {
 
 impl AccessLog {
     pub fn write(&self) {
-        if let Ok(line) = serde_json::to_string(self) {
-            println!("{line}");
-        }
+        let Ok(mut line) = serde_json::to_vec(self) else {
+            return;
+        };
+        line.push(b'\n');
+        write_stdout(&line);
     }
+}
+
+/// One `blocking-write-and-flush` of the whole line: a single host call, where `println!` goes
+/// through the standard library's line buffering and several stream calls.
+#[cfg(target_arch = "wasm32")]
+fn write_stdout(bytes: &[u8]) {
+    let _ = wasi::cli::stdout::get_stdout().blocking_write_and_flush(bytes);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn write_stdout(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(bytes);
 }
 
 /// Milliseconds, to the microsecond.

@@ -156,13 +156,13 @@ async fn dispatch(
                 settings.is_public_read(service),
             )
             .map_err(refused)?;
-            let body = read_body(request, body_limit).await?;
+            let caller = caller.as_ref();
             if settings.is_cached(service) {
-                return Ok(
-                    through_cache(settings, service, head, caller.as_ref(), body, trace).await,
-                );
+                return through_cache(settings, service, head, caller, request, body_limit, trace)
+                    .await;
             }
-            Ok(pass_on(service, head, caller.as_ref(), body, trace).await)
+            let body = read_body(request, body_limit).await?;
+            Ok(pass_on(service, head, caller, body, trace).await)
         }
         Route::NotFound => Err(ApiError::not_found(format!(
             "nothing at {}: services are reached under /<service>/...; GET /services lists them",
@@ -258,36 +258,43 @@ async fn through_cache(
     service: &str,
     head: &RequestHead,
     caller: Option<&KeyRecord>,
-    body: Vec<u8>,
+    request: IncomingRequest,
+    body_limit: usize,
     trace: &mut Trace,
-) -> Reply {
+) -> Result<Reply, Refused> {
     if !cache::is_cacheable(&head.method, &head.path) {
+        let body = read_body(request, body_limit).await?;
         let reply = pass_on(service, head, caller, body, trace).await;
         if !access::is_read(&head.method) {
             if let Err(err) = cache::invalidate(service) {
                 eprintln!("gateway: cache of {service} NOT invalidated after a write: {err:?}");
             }
         }
-        return reply;
+        return Ok(reply);
     }
     let key = format!("{}{}", head.path, head.query);
     let generation = match cache::lookup(service, &key, now_millis(), settings.cache_ttl_millis) {
+        // A hit never reads the request's body: a GET's body means nothing to a cached read.
         Ok(Lookup::Hit(reply)) => {
             trace.cache = Some("hit");
-            return reply.with_header("x-gateway-cache", "hit");
+            return Ok(reply.with_header("x-gateway-cache", "hit"));
         }
-        Ok(Lookup::Miss { generation }) => generation,
+        Ok(Lookup::Miss { generation }) => Some(generation),
         Err(err) => {
             eprintln!("gateway: cache lookup failed: {err:?}");
-            return pass_on(service, head, caller, body, trace).await;
+            None
         }
     };
-    trace.cache = Some("miss");
+    let body = read_body(request, body_limit).await?;
     let reply = pass_on(service, head, caller, body, trace).await;
+    let Some(generation) = generation else {
+        return Ok(reply);
+    };
+    trace.cache = Some("miss");
     if let Err(err) = cache::store(&key, &generation, &reply, now_millis()) {
         eprintln!("gateway: cache store failed: {err:?}");
     }
-    reply.with_header("x-gateway-cache", "miss")
+    Ok(reply.with_header("x-gateway-cache", "miss"))
 }
 
 async fn pass_on(

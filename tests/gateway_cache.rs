@@ -20,6 +20,15 @@ fn a_repeated_read_is_a_hit_until_a_write_changes_it() {
     assert_eq!(cache_state(&second), Some("hit"));
     assert_eq!(second.text(), first.text());
     assert_eq!(second.header("content-type"), first.header("content-type"));
+    // A client may insist on the service's own answer.
+    let fresh = app.request_as(
+        Credentials::None,
+        "GET",
+        "/visits/777",
+        &[("cache-control", "no-cache")],
+        Vec::new(),
+    );
+    assert_eq!(cache_state(&fresh), Some("miss"));
 
     // The write is acknowledged, so the next read must show it: a miss with the new row.
     let posted = app.post(

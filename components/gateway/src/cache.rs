@@ -55,6 +55,14 @@ pub fn is_cacheable(method: &str, path: &str) -> bool {
     method == "GET" && !path.trim_end_matches('/').ends_with("/health")
 }
 
+/// Whether a request's `cache-control` value asks for a fresh answer.
+pub fn forbids_cached_answer(cache_control: &str) -> bool {
+    let value = cache_control.to_ascii_lowercase();
+    value.contains("no-cache") || value.contains("no-store") || value.contains("max-age=0")
+}
+
+/// The cached answer for `key` if it is younger than `ttl_millis` and of the service's current
+/// generation; else a miss naming the generation to store the fresh answer under.
 pub fn lookup(
     service: &str,
     key: &str,
@@ -190,6 +198,13 @@ mod tests {
         assert!(!is_cacheable("POST", "/visits/324"));
         assert!(!is_cacheable("GET", "/visits/health"));
         assert!(!is_cacheable("GET", "/visits/health/"));
+    }
+
+    #[test]
+    fn clients_may_ask_for_a_fresh_answer() {
+        assert!(forbids_cached_answer("no-cache"));
+        assert!(forbids_cached_answer("Max-Age=0"));
+        assert!(!forbids_cached_answer("max-age=60"));
     }
 
     #[test]

@@ -118,15 +118,17 @@ async fn dispatch(
         Route::Keys | Route::Key(_) => admin::MAX_BODY_BYTES.min(settings.max_body_bytes),
         _ => settings.max_body_bytes,
     };
-    // A body declared too large is refused before anything else is done for it.
+    // A body declared too large is refused before anything else is done for it (no key lookup,
+    // no rate count). It is still read and dropped (up to a bound), so that a client that is
+    // still sending gets to read the 413.
     if head
         .declared_length()
         .is_some_and(|length| length > body_limit as u64)
     {
-        return Err(ApiError::too_large(format!(
-            "request body too large: at most {body_limit} bytes"
-        ))
-        .into());
+        let refusal = read_body(request, body_limit).await.err();
+        return Err(refusal
+            .unwrap_or_else(|| ApiError::too_large("request body too large"))
+            .into());
     }
     match &route {
         Route::Keys | Route::Key(_) => {
@@ -273,7 +275,16 @@ async fn through_cache(
         return Ok(reply);
     }
     let key = format!("{}{}", head.path, head.query);
-    let generation = match cache::lookup(service, &key, now_millis(), settings.cache_ttl_millis) {
+    // `Cache-Control: no-cache` asks for the service's own answer (which then refreshes the cache).
+    let ttl_millis = if head
+        .header("cache-control")
+        .is_some_and(cache::forbids_cached_answer)
+    {
+        0
+    } else {
+        settings.cache_ttl_millis
+    };
+    let generation = match cache::lookup(service, &key, now_millis(), ttl_millis) {
         // A hit never reads the request's body: a GET's body means nothing to a cached read.
         Ok(Lookup::Hit(reply)) => {
             trace.cache = Some("hit");

@@ -47,6 +47,11 @@ pub fn request_ok_as(
     Ok(response)
 }
 
+/// A `GET` that asks the gateway for the service's own answer, not a cached one.
+pub fn get_fresh(addr: SocketAddr, path: &str) -> Result<Response> {
+    send(addr, None, "GET", path, None, &["Cache-Control: no-cache"])
+}
+
 /// An anonymous [`request_as`].
 pub fn request(
     addr: SocketAddr,
@@ -66,6 +71,17 @@ pub fn request_as(
     path: &str,
     json: Option<&[u8]>,
 ) -> Result<Response> {
+    send(addr, key, method, path, json, &[])
+}
+
+fn send(
+    addr: SocketAddr,
+    key: Option<&str>,
+    method: &str,
+    path: &str,
+    json: Option<&[u8]>,
+    extra_headers: &[&str],
+) -> Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
         .with_context(|| format!("could not connect to {addr}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
@@ -79,6 +95,10 @@ pub fn request_as(
     }
     if let Some(key) = key {
         head.push_str(&format!("Authorization: Bearer {key}\r\n"));
+    }
+    for header in extra_headers {
+        head.push_str(header);
+        head.push_str("\r\n");
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;

@@ -68,7 +68,7 @@ pub fn authorize(
     let scope = required_scope(service, method);
     match caller {
         None => Err(Refusal::NoKey),
-        Some(key) if key.scopes.iter().any(|granted| *granted == scope) => Ok(()),
+        Some(key) if key.scopes.contains(&scope) => Ok(()),
         Some(_) => Err(Refusal::MissingScope(scope)),
     }
 }

@@ -45,7 +45,7 @@ impl CorsPolicy {
             CorsPolicy::AnyOrigin => true,
             CorsPolicy::Origins(origins) => {
                 let origin = origin.trim().to_ascii_lowercase();
-                origins.iter().any(|allowed| *allowed == origin)
+                origins.contains(&origin)
             }
         }
     }

@@ -106,9 +106,12 @@ pub async fn health(services: &[String], request_id: &str) -> Reply {
     Reply::json(status, &body)
 }
 
+/// What one service's health endpoint gave: its status and body, or why it could not be read.
+pub type Report = Result<(u16, Value), String>;
+
 /// 200 when every service answered 200, else 503 naming the others. A service that answered
 /// keeps its own report; one that did not gets `{"status": "failing", "error"}`.
-pub fn aggregate(reports: Vec<(String, Result<(u16, Value), String>)>) -> (u16, Value) {
+pub fn aggregate(reports: Vec<(String, Report)>) -> (u16, Value) {
     let mut failing = Vec::new();
     let mut services = Map::new();
     for (name, report) in reports {

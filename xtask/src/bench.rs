@@ -4,10 +4,8 @@
 //! last, the visits read served without the gateway, to price the gateway hop.
 
 mod gateway;
-mod http;
 mod latency;
 mod lua;
-mod server;
 mod wrk;
 
 use std::{
@@ -18,12 +16,13 @@ use std::{
 
 use anyhow::{bail, ensure, Context, Result};
 
+use crate::http;
+use crate::server::{self, runtime_config_in, Server, ServerSpec};
 use crate::{
     admin_token,
     build::{self, Components},
     setup::{self, Profile},
 };
-use server::{Server, ServerSpec};
 use wrk::Figures;
 
 const FIXTURE: &str = "components/visits/fixtures/sample.json";
@@ -224,7 +223,7 @@ fn bench_server(
         spec.log.display()
     );
     let mut server = Server::start(&spec)?;
-    let key = gateway::create_key(server.addr(), &spec.env[0].1)?;
+    let key = server::create_all_scopes_key(server.addr(), &spec.env[0].1, "xtask-bench")?;
     let scripts = write_scripts(dir, &key)?;
     eprintln!("bench: loading {FIXTURE} with PUT /visits");
     let loaded = http::request_as(server.addr(), Some(&key), "PUT", "/visits", Some(fixture))?;
@@ -372,31 +371,6 @@ fn bench_reads_variant(
         runs.push((connections, figures));
     }
     Ok(runs)
-}
-
-/// Every store of the application, in `dir`.
-fn runtime_config_in(dir: &Path) -> String {
-    let path = |file: &str| toml::Value::String(dir.join(file).display().to_string());
-    let mut config = String::new();
-    for label in ["visits", "events", "support", "telemetry", "insights"] {
-        config.push_str(&format!(
-            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {}\n\n",
-            path(&format!("{label}.db"))
-        ));
-    }
-    config.push_str(&format!(
-        "[key_value_store.telemetry]\ntype = \"spin\"\npath = {}\n\n",
-        path("telemetry_kv.db")
-    ));
-    config.push_str(&format!(
-        "[sqlite_database.gateway]\ntype = \"spin\"\npath = {}\n\n",
-        path("gateway.db")
-    ));
-    config.push_str(&format!(
-        "[key_value_store.gateway]\ntype = \"spin\"\npath = {}\n",
-        path("gateway_kv.db")
-    ));
-    config
 }
 
 /// Records a visit, reads the count, kills the server with SIGKILL, restarts it on the same

@@ -4,7 +4,6 @@
 //! accepts and why is in `xtask/conformance/schemathesis.toml`.
 
 mod app;
-mod http;
 
 use std::{
     io::{BufRead, BufReader},
@@ -15,14 +14,13 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+use crate::server::SERVICES;
 use crate::{
     build::{self, Components},
     setup::{self, Profile},
 };
 use app::LiveApp;
 
-/// The services, each tested against its own contract.
-const SERVICES: [&str; 5] = ["visits", "events", "support", "telemetry", "insights"];
 /// schemathesis's settings and hooks, relative to the repository root (its working directory).
 const CONFIG: &str = "xtask/conformance/schemathesis.toml";
 /// Where the schemathesis version CI installs is pinned.
@@ -80,7 +78,7 @@ pub fn run(host: &Path) -> Result<()> {
 }
 
 fn test_every_service(app: &LiveApp) -> Result<Vec<Outcome>> {
-    let key = app.key_with_every_scope(&SERVICES)?;
+    let key = app.key_with_every_scope()?;
     SERVICES
         .iter()
         .map(|&service| test_service(app, service, &key))

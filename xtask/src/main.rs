@@ -7,6 +7,8 @@ mod admin_token;
 mod bench;
 mod build;
 mod conformance;
+mod http;
+mod server;
 mod setup;
 mod test;
 mod up;

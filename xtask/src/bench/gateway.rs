@@ -1,35 +1,11 @@
-//! The gateway's part in the benchmark: an API key for the keyed scenarios, and the same read
+//! The gateway's part in the benchmark: the key on every scripted request, and the same read
 //! served directly by the visits component (no gateway hop) to price the hop.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
 
-use super::http;
 use crate::setup;
-
-/// Every scope of every service, and a rate no run can reach.
-const ALL_SCOPES_KEY: &str = r#"{"name": "xtask-bench", "rate_per_minute": 1000000, "scopes": [
-    "visits:read", "visits:write", "events:read", "events:write", "support:read",
-    "support:write", "telemetry:read", "telemetry:write", "insights:read", "insights:write"]}"#;
-
-/// Creates a key with every scope through `POST /admin/keys`; returns its secret.
-pub fn create_key(server: SocketAddr, admin_token: &str) -> Result<String> {
-    let created = http::request_ok_as(
-        server,
-        Some(admin_token),
-        "POST",
-        "/admin/keys",
-        Some(ALL_SCOPES_KEY.as_bytes()),
-    )?;
-    let body: serde_json::Value =
-        serde_json::from_slice(&created.body).context("POST /admin/keys did not answer JSON")?;
-    body["key"]
-        .as_str()
-        .map(str::to_owned)
-        .context("POST /admin/keys answered no key")
-}
 
 /// Sends the key with every request of a wrk script.
 pub fn with_key(script: &str, key: &str) -> String {

@@ -16,7 +16,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use super::http;
+use crate::http;
 
 const TOPIC: &str = "bench.latency";
 /// Pause between publishes: the figure is latency at a steady trickle, not under overload.

@@ -1,11 +1,12 @@
-//! A server under test (`spin-host up` or `spin up`) as a child process that is stopped
-//! when dropped, also when the benchmark fails half-way.
+//! The application as a live server for the benchmark and the conformance run: a child
+//! process (`spin-host up` or `spin up`) that is stopped when dropped, also when the caller fails
+//! half-way; every store in files of one directory; an API key with every scope.
 
 use std::{
     collections::HashMap,
     fs::OpenOptions,
     net::{SocketAddr, TcpListener},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -13,7 +14,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use super::http;
+use crate::http;
 use crate::setup;
 
 const HEALTH_PATH: &str = "/.well-known/spin/health";
@@ -157,10 +158,55 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if !self.stopped {
-            eprintln!("bench: stopping {}", self.name);
+            eprintln!("xtask: stopping {}", self.name);
             self.stop();
         }
     }
+}
+
+/// The services of `spin.toml` (the gateway's registry).
+pub const SERVICES: [&str; 5] = ["visits", "events", "support", "telemetry", "insights"];
+
+/// A runtime config giving every store of the application its own file in `dir`.
+pub fn runtime_config_in(dir: &Path) -> String {
+    let path = |file: String| toml::Value::String(dir.join(file).display().to_string());
+    let mut config = String::new();
+    for label in SERVICES.iter().chain(&["gateway"]) {
+        let file = path(format!("{label}.db"));
+        config.push_str(&format!(
+            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {file}\n\n"
+        ));
+    }
+    for label in ["telemetry", "gateway"] {
+        let file = path(format!("{label}_kv.db"));
+        config.push_str(&format!(
+            "[key_value_store.{label}]\ntype = \"spin\"\npath = {file}\n\n"
+        ));
+    }
+    config
+}
+
+/// Creates an API key named `name` with the read and write scope of every service and a rate no
+/// run reaches, through `POST /admin/keys`; returns its secret.
+pub fn create_all_scopes_key(addr: SocketAddr, admin_token: &str, name: &str) -> Result<String> {
+    let scopes: Vec<String> = SERVICES
+        .iter()
+        .flat_map(|service| [format!("{service}:read"), format!("{service}:write")])
+        .collect();
+    let body = serde_json::json!({"name": name, "scopes": scopes, "rate_per_minute": 1_000_000});
+    let created = http::request_ok_as(
+        addr,
+        Some(admin_token),
+        "POST",
+        "/admin/keys",
+        Some(body.to_string().as_bytes()),
+    )?;
+    let created: serde_json::Value =
+        serde_json::from_slice(&created.body).context("POST /admin/keys did not answer JSON")?;
+    created["key"]
+        .as_str()
+        .map(str::to_owned)
+        .context("POST /admin/keys answered no key")
 }
 
 /// A loopback address with a port that was free a moment ago.
@@ -237,4 +283,24 @@ fn stat_fields(pid: u32) -> Option<std::vec::IntoIter<String>> {
             .collect::<Vec<_>>()
             .into_iter(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_store_gets_its_own_file() {
+        let config: toml::Table = runtime_config_in(Path::new("/tmp/s")).parse().unwrap();
+        assert_eq!(
+            config["sqlite_database"]["gateway"]["path"].as_str(),
+            Some("/tmp/s/gateway.db")
+        );
+        assert_eq!(
+            config["key_value_store"]["telemetry"]["path"].as_str(),
+            Some("/tmp/s/telemetry_kv.db")
+        );
+        assert_eq!(config["sqlite_database"].as_table().unwrap().len(), 6);
+        assert_eq!(config["key_value_store"].as_table().unwrap().len(), 2);
+    }
 }

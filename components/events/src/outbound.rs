@@ -2,13 +2,8 @@
 //! connect and response timeouts so a hung subscriber cannot hold a delivery (and its lease) for
 //! long. `spin_sdk::http::send` sets no timeouts, so this sends through `wasi:http` directly.
 
-use std::future::poll_fn;
-use std::task::Poll;
-
-use futures::SinkExt;
 use spin_sdk::http::conversions::TryIntoOutgoingRequest;
 use spin_sdk::http::{Method, Request};
-use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
 use spin_sdk::wit::wasi::http0_2_0::types::RequestOptions;
 
 use crate::store::Outgoing;
@@ -41,36 +36,13 @@ pub async fn push(endpoint: &str, event: &Outgoing) -> Result<(), String> {
     let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
     let _ = options.set_first_byte_timeout(Some(RESPONSE_TIMEOUT_NS));
     let _ = options.set_between_bytes_timeout(Some(RESPONSE_TIMEOUT_NS));
-    let mut sink = request.take_body();
-    let pending = outgoing_handler::handle(request, Some(options))
-        .map_err(|code| format!("sending to {endpoint}: {code:?}"))?;
-    // A refused request closes the body early; its response then says why, so wait for it.
-    let sent = match body {
-        Some(body) => sink.send(body).await,
-        None => Ok(()),
+    let sent = service_kit::outgoing::send(request, body, Some(options)).await;
+    let response = match sent.response {
+        Ok(response) => response,
+        Err(Some(code)) => return Err(format!("{endpoint}: {}", describe(&code))),
+        Err(None) => return Err(format!("{endpoint}: no response")),
     };
-    drop(sink);
-    let mut token = None;
-    let response = poll_fn(|context| match pending.get() {
-        Some(result) => Poll::Ready(result),
-        None => {
-            token = Some(spin_executor::CancelOnDropToken::from(
-                spin_executor::push_waker_and_get_token(
-                    pending.subscribe(),
-                    context.waker().clone(),
-                ),
-            ));
-            Poll::Pending
-        }
-    })
-    .await;
-    drop(token);
-    let response = match response {
-        Ok(Ok(response)) => response,
-        Ok(Err(code)) => return Err(format!("{endpoint}: {}", describe(&code))),
-        _ => return Err(format!("{endpoint}: no response")),
-    };
-    if let Err(err) = sent {
+    if let Err(err) = sent.body_written {
         return Err(format!("sending to {endpoint}: {err}"));
     }
     let status = response.status();

@@ -1,14 +1,7 @@
 //! One call to a service by service chaining: `http://<service>.spin.internal<path>`. Spin hands
 //! it to the component in-process; the service's route (private) plays no part.
 
-use std::future::poll_fn;
-use std::task::Poll;
-
-use futures::SinkExt;
 use spin_sdk::http::conversions::TryIntoOutgoingRequest;
-use spin_sdk::http::{ErrorCode, IncomingResponse};
-use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
-use spin_sdk::wit::wasi::http0_2_0::types::FutureIncomingResponse;
 
 use crate::forwarding::Header;
 
@@ -45,21 +38,14 @@ pub async fn call(
     let (request, body) = request
         .try_into_outgoing_request()
         .map_err(|err| format!("request to {service}: {err}"))?;
-    let mut sink = request.take_body();
-    let pending = outgoing_handler::handle(request, None)
-        .map_err(|code| format!("{service} is unreachable: {code:?}"))?;
-    // A service may answer without reading the body (a refusal, say): the write then fails,
-    // and the answer is what counts.
-    let written = match body {
-        Some(body) if !body.is_empty() => sink.send(body).await,
-        _ => Ok(()),
-    };
-    drop(sink);
-    let response = match response_of(&pending).await {
-        Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(format!("{service} is unreachable: {code:?}")),
-        _ => {
-            let write = written
+    // A service may answer without reading the body (a refusal, say): the answer is what counts.
+    let sent = service_kit::outgoing::send(request, body, None).await;
+    let response = match sent.response {
+        Ok(response) => response,
+        Err(Some(code)) => return Err(format!("{service} is unreachable: {code:?}")),
+        Err(None) => {
+            let write = sent
+                .body_written
                 .err()
                 .map(|err| format!(" (sending the body: {err})"));
             return Err(format!(
@@ -84,29 +70,6 @@ pub async fn call(
         headers,
         body,
     })
-}
-
-/// Waits for the response without polling in a loop: the executor wakes the task when the
-/// host says the response is there.
-async fn response_of(
-    pending: &FutureIncomingResponse,
-) -> Option<Result<Result<IncomingResponse, ErrorCode>, ()>> {
-    let mut token = None;
-    let response = poll_fn(|context| match pending.get() {
-        Some(result) => Poll::Ready(Some(result)),
-        None => {
-            token = Some(spin_executor::CancelOnDropToken::from(
-                spin_executor::push_waker_and_get_token(
-                    pending.subscribe(),
-                    context.waker().clone(),
-                ),
-            ));
-            Poll::Pending
-        }
-    })
-    .await;
-    drop(token);
-    response
 }
 
 /// A `GET` of one of the service's own documents (health, contract) as JSON.

@@ -11,6 +11,7 @@ pub mod cloudevent;
 pub mod contract;
 pub mod db;
 pub mod outbox;
+pub mod outgoing;
 pub mod request;
 pub mod trace;
 

@@ -342,6 +342,16 @@ fn listing_keys_never_shows_a_secret() {
         404,
         &[],
     );
+    assert_error(
+        &app.get_as(Credentials::Admin, "/admin/keys/key_0000000000000000"),
+        404,
+        &["key_0000000000000000"],
+    );
+    // An id of no key's shape is answered without a lookup, and not echoed back.
+    let long = format!("/admin/keys/{}", "x".repeat(3000));
+    let refused = app.get_as(Credentials::Admin, &long);
+    assert_error(&refused, 404, &["key ids look like"]);
+    assert!(refused.text().len() < 200, "{}", refused.text());
 }
 
 #[test]

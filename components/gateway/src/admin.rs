@@ -8,7 +8,7 @@ use service_kit::ApiError;
 
 use crate::access::Credential;
 use crate::config::{admin_token, Settings};
-use crate::keys::{secrets_match, NewKey};
+use crate::keys::{self, secrets_match, NewKey};
 use crate::keystore::KeyStore;
 use crate::reply::{method_not_allowed, Refused, Reply};
 use crate::route::Route;
@@ -41,6 +41,13 @@ pub fn serve(
     body: &[u8],
     settings: &Settings,
 ) -> Result<Reply, Refused> {
+    if let Route::Key(id) = route {
+        if !keys::is_key_id(id) {
+            return Err(
+                ApiError::not_found("no such key: key ids look like key_0123456789abcdef").into(),
+            );
+        }
+    }
     let store = KeyStore::open()?;
     match (route, method) {
         (Route::Keys, "POST") => {

@@ -11,6 +11,16 @@ pub const DEFAULT_RATE_PER_MINUTE: u64 = 600;
 pub const MAX_RATE_PER_MINUTE: u64 = 1_000_000;
 /// Prefix of every secret, so a leaked one is recognisable (e.g. by secret scanners).
 const SECRET_PREFIX: &str = "gwk_";
+/// A key id: this prefix and 16 lowercase hex digits.
+const ID_PREFIX: &str = "key_";
+const ID_HEX_DIGITS: usize = 16;
+
+/// Whether `id` has the shape of a key id, so anything else is answered without a lookup.
+pub fn is_key_id(id: &str) -> bool {
+    id.strip_prefix(ID_PREFIX).is_some_and(|hex| {
+        hex.len() == ID_HEX_DIGITS && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
 
 /// A stored key: everything but the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +104,7 @@ impl NewKey {
             ));
         }
         let secret = format!("{SECRET_PREFIX}{}", random_hex(2));
-        let id = format!("key_{}", &random_hex(1)[..16]);
+        let id = format!("{ID_PREFIX}{}", &random_hex(1)[..ID_HEX_DIGITS]);
         Ok(Minted {
             record: KeyRecord {
                 id,
@@ -192,6 +202,17 @@ mod tests {
         assert!(
             serde_json::from_str::<NewKey>(r#"{"name":"a","scopes":[],"admin":true}"#).is_err()
         );
+    }
+
+    #[test]
+    fn minted_ids_have_the_id_shape() {
+        let minted = new_key(&["support:read"], None)
+            .mint(&services(), "now".into())
+            .unwrap();
+        assert!(is_key_id(&minted.record.id), "{}", minted.record.id);
+        assert!(!is_key_id("key_"));
+        assert!(!is_key_id("key_0123456789ABCDEF"));
+        assert!(!is_key_id(&"x".repeat(3000)));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use serde::Serialize;
-use service_kit::contract::{ErrorBody, Health, StorageErrors};
+use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat,
     SchemaType, Type,
@@ -29,7 +29,11 @@ use crate::domain::{
 use crate::store::{DeadLetterView, LoggedEvent, SubscriptionView, TopicView};
 
 /// Every operation but these two uses the database, so can answer `500 storage error`.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_document"]);
+const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
+/// `GET /events/health` and `GET /events/openapi.json`, as every service has them.
+const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
+    checks: "its SQLite database answers `SELECT 1`",
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,8 +48,6 @@ const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_documen
         delete_subscription,
         list_dead_letters,
         replay_dead_letters,
-        health,
-        openapi_document,
     ),
     components(schemas(
         TopicName,
@@ -58,7 +60,7 @@ const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_documen
         ErrorBody,
         Health,
     )),
-    modifiers(&STORAGE_ERRORS),
+    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
     tags(
         (name = "log", description = "Topics: append and read CloudEvents"),
         (name = "subscriptions", description = "Push subscriptions, their delivery and dead letters"),
@@ -580,34 +582,6 @@ pub fn list_dead_letters() {}
 )]
 pub fn replay_dead_letters() {}
 
-/// The service's health
-///
-/// Checks the service's own database (`SELECT 1` on the SQLite label `events`).
-#[utoipa::path(
-    get,
-    path = "/events/health",
-    tag = "service",
-    responses(
-        (status = 200, description = "Every check passed", body = Health,
-            example = json!({"status": "ok", "service": "events", "checks": {"sqlite": "ok"}})),
-        (status = 503, description = "A check failed; its entry holds the failure's message", body = Health),
-    )
-)]
-pub fn health() {}
-
-/// This document
-///
-/// The service's OpenAPI 3.1 contract: every route, parameter, body and answer.
-#[utoipa::path(
-    get,
-    path = "/events/openapi.json",
-    tag = "service",
-    responses(
-        (status = 200, description = "The OpenAPI document", body = Object),
-    )
-)]
-pub fn openapi_document() {}
-
 /// The `after` query parameter.
 pub struct AfterOffset;
 /// A `limit` query parameter.
@@ -896,15 +870,5 @@ mod tests {
         assert_eq!(schemas["ReadLimit"]["maximum"], MAX_READ_LIMIT);
         assert_eq!(schemas["ReadLimit"]["default"], DEFAULT_READ_LIMIT);
         assert_eq!(schemas["AfterOffset"]["maximum"], i64::MAX);
-    }
-
-    #[test]
-    fn the_health_example_is_a_healthy_report() {
-        // That both answers are the shared `Health` report is among the shared checks.
-        let doc = doc();
-        let example = &doc["paths"]["/events/health"]["get"]["responses"]["200"]["content"]
-            ["application/json"]["example"];
-        let healthy = Health::from_checks("events", vec![("sqlite", Ok(()))]);
-        assert_eq!(example, &serde_json::to_value(healthy).unwrap());
     }
 }

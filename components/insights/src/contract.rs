@@ -7,7 +7,9 @@
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{check_sqlite, document_response, ErrorBody, Health, StorageErrors};
+use service_kit::contract::{
+    check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
+};
 use spin_sdk::http::Response;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -17,34 +19,11 @@ use crate::store::DATABASE_LABEL;
 use crate::SERVICE;
 
 /// `GET /insights/health`: 200 when the service's own store answers, else 503.
-#[utoipa::path(
-    get,
-    path = "/insights/health",
-    tag = "service",
-    operation_id = "health",
-    summary = "The service's health",
-    description = "Checks the service's own store: its SQLite database answers `SELECT 1`.",
-    responses(
-        (status = 200, description = "Every check passed.", body = Health),
-        (status = 503, description = "A check failed; `checks` names it.", body = Health),
-    )
-)]
 pub fn health() -> Response {
     Health::from_checks(SERVICE, vec![("sqlite", check_sqlite(DATABASE_LABEL))]).into_response()
 }
 
 /// `GET /insights/openapi.json`: this document.
-#[utoipa::path(
-    get,
-    path = "/insights/openapi.json",
-    tag = "service",
-    operation_id = "openapi",
-    summary = "This service's OpenAPI document",
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document of the service.",
-            content_type = "application/json", body = inline(Object)),
-    )
-)]
 pub fn openapi() -> Response {
     document_response(&ApiDoc::openapi())
 }
@@ -59,11 +38,9 @@ pub fn openapi() -> Response {
         crate::customer,
         crate::summary,
         crate::alerts,
-        health,
-        openapi,
     ),
     components(schemas(ErrorBody, Health)),
-    modifiers(&STORAGE_ERRORS, &CloudEventExtensions),
+    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS, &CloudEventExtensions),
     tags(
         (name = "events", description = "The push-subscription endpoint (`support.*`, `telemetry.*`)."),
         (name = "views", description = "Query views built from the events."),
@@ -74,6 +51,10 @@ pub struct ApiDoc;
 
 /// `500 storage error` on every operation but these two, which never touch the store.
 const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
+/// `GET /insights/health` and `GET /insights/openapi.json`, as every service has them.
+const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
+    checks: "its SQLite database answers `SELECT 1`",
+};
 
 /// A CloudEvent's other attributes are extensions: any value, under a name of 1 to 20 lowercase
 /// letters or digits (what `CloudEvent::validate` checks; the standard attributes' names fit too).

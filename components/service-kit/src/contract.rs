@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use spin_sdk::http::Response;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, ToSchema};
 
@@ -134,6 +136,67 @@ impl Modify for StorageErrors {
                     .or_insert(response.into());
             }
         }
+    }
+}
+
+/// Adds the two operations every service serves the same way to a document titled with the
+/// service's name: `GET /<service>/health` (answering the shared [`Health`], which the document
+/// must list among its schemas) and `GET /<service>/openapi.json`. `checks` completes "Checks
+/// the service's own stores: ...".
+pub struct ServiceEndpoints {
+    pub checks: &'static str,
+}
+
+impl Modify for ServiceEndpoints {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let service = openapi.info.title.clone();
+        let json = |schema: RefOr<Schema>| ContentBuilder::new().schema(Some(schema)).build();
+        let health_body = || json(RefOr::Ref(Ref::from_schema_name("Health")));
+        let health = OperationBuilder::new()
+            .tag("service")
+            .operation_id(Some("health"))
+            .summary(Some("The service's health"))
+            .description(Some(format!(
+                "Checks the service's own stores: {}.",
+                self.checks
+            )))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("Every check passed.")
+                    .content("application/json", health_body())
+                    .build(),
+            )
+            .response(
+                "503",
+                ResponseBuilder::new()
+                    .description("A check failed; `checks` names it.")
+                    .content("application/json", health_body())
+                    .build(),
+            );
+        let document = OperationBuilder::new()
+            .tag("service")
+            .operation_id(Some("openapi"))
+            .summary(Some("This service's OpenAPI document"))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The OpenAPI 3.1 document of the service.")
+                    .content(
+                        "application/json",
+                        json(RefOr::T(Schema::Object(
+                            ObjectBuilder::new().schema_type(Type::Object).build(),
+                        ))),
+                    )
+                    .build(),
+            );
+        let paths = &mut openapi.paths;
+        paths.add_path_operation(format!("/{service}/health"), vec![HttpMethod::Get], health);
+        paths.add_path_operation(
+            format!("/{service}/openapi.json"),
+            vec![HttpMethod::Get],
+            document,
+        );
     }
 }
 
@@ -425,5 +488,38 @@ mod tests {
         assert_eq!(info_problems(&doc, "s", "1.0.1", "").len(), 3);
         let old = json!({"openapi": "3.0.3", "info": doc["info"]});
         assert_eq!(document_problems(&old, "s", "1.0.0", "d").len(), 1);
+    }
+
+    #[test]
+    fn every_service_gets_the_same_health_and_document_operations() {
+        #[derive(utoipa::OpenApi)]
+        #[openapi(info(title = "demo"), components(schemas(Health)))]
+        struct Demo;
+        let mut document = <Demo as utoipa::OpenApi>::openapi();
+        ServiceEndpoints {
+            checks: "its SQLite database answers `SELECT 1`",
+        }
+        .modify(&mut document);
+        let doc = serde_json::to_value(&document).unwrap();
+        let expected: BTreeSet<(String, String)> = [
+            ("/demo/health".to_owned(), "GET".to_owned()),
+            ("/demo/openapi.json".to_owned(), "GET".to_owned()),
+        ]
+        .into();
+        assert_eq!(operations(&doc), expected);
+        let health = &doc["paths"]["/demo/health"]["get"];
+        assert_eq!(health["operationId"], "health");
+        assert!(health["description"].as_str().unwrap().contains("SELECT 1"));
+        for status in ["200", "503"] {
+            assert_eq!(
+                health["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Health"
+            );
+        }
+        assert_eq!(
+            doc["paths"]["/demo/openapi.json"]["get"]["operationId"],
+            "openapi"
+        );
+        assert!(unresolved_refs(&doc).is_empty());
     }
 }

@@ -7,7 +7,9 @@
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{check_sqlite, document_response, ErrorBody, Health, StorageErrors};
+use service_kit::contract::{
+    check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
+};
 use spin_sdk::http::Response;
 use utoipa::OpenApi;
 
@@ -15,34 +17,11 @@ use crate::handlers::SERVICE;
 use crate::store::DATABASE_LABEL;
 
 /// `GET /support/health`: 200 when the service's own store answers, else 503.
-#[utoipa::path(
-    get,
-    path = "/support/health",
-    tag = "service",
-    operation_id = "health",
-    summary = "The service's health",
-    description = "Checks the service's own store: its SQLite database answers `SELECT 1`.",
-    responses(
-        (status = 200, description = "Every check passed.", body = Health),
-        (status = 503, description = "A check failed; `checks` names it.", body = Health),
-    )
-)]
 pub fn health() -> Response {
     Health::from_checks(SERVICE, vec![("sqlite", check_sqlite(DATABASE_LABEL))]).into_response()
 }
 
 /// `GET /support/openapi.json`: this document.
-#[utoipa::path(
-    get,
-    path = "/support/openapi.json",
-    tag = "service",
-    operation_id = "openapi",
-    summary = "This service's OpenAPI document",
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document of the service.",
-            content_type = "application/json", body = inline(Object)),
-    )
-)]
 pub fn openapi() -> Response {
     document_response(&ApiDoc::openapi())
 }
@@ -60,11 +39,9 @@ pub fn openapi() -> Response {
         crate::handlers::patch_ticket,
         crate::handlers::outbox_status,
         crate::handlers::flush_outbox,
-        health,
-        openapi,
     ),
     components(schemas(ErrorBody, Health)),
-    modifiers(&STORAGE_ERRORS),
+    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
     tags(
         (name = "customers", description = "Customers' support details (versioned, with ETags)."),
         (name = "tickets", description = "Support tickets and their status changes."),
@@ -76,6 +53,10 @@ pub struct ApiDoc;
 
 /// `500 storage error` on every operation but these two, which never touch the store.
 const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
+/// `GET /support/health` and `GET /support/openapi.json`, as every service has them.
+const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
+    checks: "its SQLite database answers `SELECT 1`",
+};
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@
 //! agrees with the validator it describes.
 
 use service_kit::contract::{
-    check_key_value, check_sqlite, document_response, ErrorBody, Health, StorageErrors,
+    check_key_value, check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints,
+    StorageErrors,
 };
 use spin_sdk::http::Response;
 use utoipa::OpenApi;
@@ -18,19 +19,6 @@ use crate::store::DATABASE_LABEL;
 use crate::SERVICE;
 
 /// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.
-#[utoipa::path(
-    get,
-    path = "/telemetry/health",
-    tag = "service",
-    operation_id = "health",
-    summary = "The service's health",
-    description = "Checks the service's own stores: its SQLite database answers `SELECT 1`, its \
-        key-value store a lookup.",
-    responses(
-        (status = 200, description = "Every check passed.", body = Health),
-        (status = 503, description = "A check failed; `checks` names it.", body = Health),
-    )
-)]
 pub fn health() -> Response {
     let checks = vec![
         ("sqlite", check_sqlite(DATABASE_LABEL)),
@@ -40,17 +28,6 @@ pub fn health() -> Response {
 }
 
 /// `GET /telemetry/openapi.json`: this document.
-#[utoipa::path(
-    get,
-    path = "/telemetry/openapi.json",
-    tag = "service",
-    operation_id = "openapi",
-    summary = "This service's OpenAPI document",
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document of the service.",
-            content_type = "application/json", body = inline(Object)),
-    )
-)]
 pub fn openapi() -> Response {
     document_response(&ApiDoc::openapi())
 }
@@ -68,11 +45,9 @@ pub fn openapi() -> Response {
         crate::get_alerts,
         crate::get_outbox,
         crate::flush_outbox,
-        health,
-        openapi,
     ),
     components(schemas(ErrorBody, Health, crate::store::AlertFilter)),
-    modifiers(&STORAGE_ERRORS),
+    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
     tags(
         (name = "readings", description = "Ingesting temperature readings."),
         (name = "sensors", description = "Sensors: state, readings and rules."),
@@ -85,6 +60,10 @@ pub struct ApiDoc;
 
 /// `500 storage error` on every operation but these two, which never touch the stores.
 const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
+/// `GET /telemetry/health` and `GET /telemetry/openapi.json`, as every service has them.
+const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
+    checks: "its SQLite database answers `SELECT 1`, its key-value store a lookup",
+};
 
 #[cfg(test)]
 mod tests {

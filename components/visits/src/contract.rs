@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use serde::Serialize;
-use service_kit::contract::{ErrorBody, Health, StorageErrors};
+use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, Number, OpenApi, PartialSchema, ToSchema};
@@ -37,7 +37,11 @@ pub const CALENDAR_DAY: &str = concat!(
 );
 
 /// Every operation but these two uses the database, so can answer `500 storage error`.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_document"]);
+const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
+/// `GET /visits/health` and `GET /visits/openapi.json`, as every service has them.
+const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
+    checks: "its SQLite database answers `SELECT 1`",
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,13 +51,11 @@ const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi_documen
         preflight_event_visits,
         load_visits,
         preflight_visits,
-        health,
         preflight_health,
-        openapi_document,
         preflight_openapi_document,
     ),
     components(schemas(BulkRow, DayText, EventId, ErrorBody, Health)),
-    modifiers(&OptionalBodies, &STORAGE_ERRORS),
+    modifiers(&OptionalBodies, &STORAGE_ERRORS, &SERVICE_ENDPOINTS),
     tags((name = "visits", description = "Visit counts per event and day")),
 )]
 pub struct ApiDoc;
@@ -352,34 +354,6 @@ pub fn add_event_visits() {}
 )]
 pub fn load_visits() {}
 
-/// The service's health
-///
-/// Checks the service's own database (`SELECT 1` on the SQLite label `visits`).
-#[utoipa::path(
-    get,
-    path = "/visits/health",
-    tag = "visits",
-    responses(
-        (status = 200, description = "Every check passed", body = Health,
-            example = json!({"status": "ok", "service": "visits", "checks": {"sqlite": "ok"}})),
-        (status = 503, description = "A check failed; its entry holds the failure's message", body = Health),
-    )
-)]
-pub fn health() {}
-
-/// This document
-///
-/// The service's OpenAPI 3.1 contract: every route, parameter, body and answer.
-#[utoipa::path(
-    get,
-    path = "/visits/openapi.json",
-    tag = "visits",
-    responses(
-        (status = 200, description = "The OpenAPI document", body = Object),
-    )
-)]
-pub fn openapi_document() {}
-
 /// CORS preflight
 #[utoipa::path(
     options,
@@ -596,15 +570,5 @@ mod tests {
         let doc = doc();
         let numeric = &doc["components"]["schemas"]["BulkRow"]["properties"]["EventId"]["oneOf"][1];
         assert_eq!(numeric["maximum"].as_u64(), Some(u64::MAX));
-    }
-
-    #[test]
-    fn the_health_example_is_a_healthy_report() {
-        // That both answers are the shared `Health` report is among the shared checks.
-        let doc = doc();
-        let example = &doc["paths"]["/visits/health"]["get"]["responses"]["200"]["content"]
-            ["application/json"]["example"];
-        let healthy = Health::from_checks(SERVICE, vec![("sqlite", Ok(()))]);
-        assert_eq!(example, &serde_json::to_value(healthy).unwrap());
     }
 }

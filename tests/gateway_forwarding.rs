@@ -257,25 +257,37 @@ fn services_are_reached_only_through_the_gateway() {
     let (_, key) = app.default_key().unwrap();
     let port = app.base_url.rsplit(':').next().unwrap().to_owned();
     let customer = json!({"name": "Ada", "email": "ada@example.com", "tier": "pro"}).to_string();
-    // A `Host` naming the service, as a chained request would, in the header or in an
-    // absolute-form target: Spin deletes an inbound `*.spin.internal` Host, and a request left
-    // without a usable authority is closed unanswered (spin-compat: authority rules).
-    for (target, host) in [
-        ("/support/customers/c-1", "support.spin.internal"),
-        (
-            "http://support.spin.internal/support/customers/c-1",
-            "support.spin.internal",
-        ),
-    ] {
+    let put = |target: &str, host: &str, credentials: &str| {
         let request = format!(
-            "PUT {target} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {key}\r\n\
+            "PUT {target} HTTP/1.1\r\nhost: {host}\r\n{credentials}\
              content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n\
              {customer}",
             customer.len()
         );
-        let answer = app.raw_request(request.as_bytes());
-        assert!(answer.is_err(), "{target} with Host {host}: {answer:?}");
-    }
+        app.raw_request(request.as_bytes())
+    };
+    let with_key = format!("authorization: Bearer {key}\r\n");
+    let internal = "support.spin.internal";
+    // A `Host` naming the service, as a chained request would: Spin deletes an inbound
+    // `*.spin.internal` Host, and a request left without an authority is closed unanswered.
+    let answer = put("/support/customers/c-1", internal, &with_key);
+    assert!(answer.is_err(), "closed unanswered: {answer:?}");
+    // The same name as an absolute-form target is only an authority: routing goes by the path,
+    // so the request is the gateway's like any other and gets its rules (spin-compat s.11).
+    let target = "http://support.spin.internal/support/customers/c-1";
+    let refused = put(target, internal, "").expect("the gateway answers");
+    assert_error(&refused, 401, &[]);
+    assert!(
+        refused.header("x-request-id").is_some(),
+        "the gateway's answer"
+    );
+    let target = "http://support.spin.internal/support/customers/c-abs";
+    let created = put(target, internal, &with_key).expect("the gateway answers");
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert!(
+        created.header("ratelimit-remaining").is_some(),
+        "counted against the key, so it went through the gateway"
+    );
     // Spin's routing headers, spoofed, change nothing either.
     let spoofed_route = [
         ("host", format!("127.0.0.1:{port}")),

@@ -5,7 +5,8 @@
 //! Needs every component built (`cargo xtask build`).
 
 use integration_tests::{
-    assert_error, free_port, main_app_spec, Credentials, TestApp, JSON, SERVICES,
+    assert_error, free_port, main_app_spec, AppSpec, Credentials, SilentServer, TestApp, JSON,
+    SERVICES,
 };
 use serde_json::{json, Value};
 
@@ -113,19 +114,23 @@ fn aggregated_health_is_200_with_every_services_own_report() {
     }
 }
 
-#[test]
-fn aggregated_health_is_503_naming_the_failing_service() {
-    // Telemetry's key-value store on a Redis that is not there: its own health check fails,
-    // every other service is fine.
-    let mut spec = main_app_spec(&[]);
+/// The main app with telemetry's key-value store on a Redis at `port`.
+fn telemetry_kv_on_redis_at(port: u16, extra_args: &[&str]) -> AppSpec {
+    let mut spec = main_app_spec(extra_args);
     let local = "[key_value_store.telemetry]\ntype = \"spin\"\npath = \"{tmp}/telemetry_kv.db\"\n";
-    let dead_redis = format!(
-        "[key_value_store.telemetry]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{}\"\n",
-        free_port()
+    let redis = format!(
+        "[key_value_store.telemetry]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{port}\"\n"
     );
     assert!(spec.runtime_config.contains(local));
-    spec.runtime_config = spec.runtime_config.replace(local, &dead_redis);
-    let app = TestApp::start(spec);
+    spec.runtime_config = spec.runtime_config.replace(local, &redis);
+    spec
+}
+
+#[test]
+fn aggregated_health_is_503_naming_the_failing_service() {
+    // Telemetry's key-value store on a Redis that is not there: its own health check fails (or,
+    // where connecting takes long, misses the gateway's deadline), every other service is fine.
+    let app = TestApp::start(telemetry_kv_on_redis_at(free_port(), &[]));
 
     let response = app.get_as(Credentials::None, "/health");
     assert_eq!(response.status, 503, "{}", response.text());
@@ -139,7 +144,40 @@ fn aggregated_health_is_503_naming_the_failing_service() {
     for name in SERVICES.iter().filter(|name| **name != "telemetry") {
         assert_eq!(report["services"][name]["status"], "ok", "{name}: {report}");
     }
-    // It is the service's own verdict.
+    // The service's own verdict, or the gateway's deadline where the store takes that long.
     let own = app.get("/telemetry/health");
-    assert_eq!(own.status, 503, "{}", own.text());
+    assert!([503, 504].contains(&own.status), "{}", own.text());
+}
+
+#[test]
+fn a_service_that_hangs_misses_the_gateways_deadlines() {
+    // Telemetry's key-value store on a Redis that accepts connections and never answers: its
+    // health check and every call that touches the store outlast the deadlines set here.
+    let silent = SilentServer::start();
+    let app = TestApp::start(telemetry_kv_on_redis_at(
+        silent.port,
+        &[
+            "--variable",
+            "health_timeout_ms=600",
+            "--variable",
+            "upstream_timeout_ms=600",
+        ],
+    ));
+
+    let response = app.get_as(Credentials::None, "/health");
+    assert_eq!(response.status, 503, "{}", response.text());
+    let report = response.json();
+    assert_eq!(report["failing"], json!(["telemetry"]), "{report}");
+    let telemetry = &report["services"]["telemetry"];
+    assert_eq!(telemetry["status"], "failing", "{report}");
+    let error = telemetry["error"].as_str().unwrap_or_default();
+    assert!(error.contains("timed out after 600 ms"), "{report}");
+
+    // A request passed on to it (its own health check reads the store): 504 with a JSON
+    // message naming the service and the deadline.
+    let passed_on = app.get("/telemetry/health");
+    assert_error(&passed_on, 504, &["telemetry", "600 ms"]);
+    assert!(passed_on.header("x-request-id").is_some());
+    // The gateway itself goes on serving the other services.
+    assert_eq!(app.get("/visits/health").status, 200);
 }

@@ -3,6 +3,7 @@
 //! `spin-host up` loads `spin.toml` and `runtime-config.toml` the way `spin up`
 //! does and serves the HTTP trigger; `spin-host build` runs the build commands.
 
+mod authority;
 mod bindings;
 mod build;
 mod engine;

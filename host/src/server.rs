@@ -2,6 +2,7 @@
 //! endpoints, routing, and the `spin-*` headers each component sees) and the
 //! optional metrics one (`--metrics-listen`, `GET /metrics`).
 
+use crate::authority;
 use crate::manifest::TriggerTarget;
 use crate::metrics::{self, Metrics};
 use crate::runtime::{empty_response, AppRuntime};
@@ -152,22 +153,9 @@ async fn handle(
                 .get(id)
                 .cloned()
                 .expect("routed components are loaded");
-            if is_internal_host(&request) {
-                request.headers_mut().remove(http::header::HOST);
-            }
-            let host = match request
-                .headers()
-                .get(http::header::HOST)
-                .map(|h| h.to_str())
-            {
-                Some(Ok(host)) => host.to_string(),
-                _ => anyhow::bail!("request without a valid Host header"),
-            };
-            if let Some(authority) = request.uri().authority() {
-                if authority.as_str() != host {
-                    anyhow::bail!("Host header and request URI disagree");
-                }
-            }
+            let target = request.uri().authority().cloned();
+            let inbound = authority::resolve(request.headers_mut(), target.as_ref())?;
+            set_authority(&mut request, inbound.authority);
             // Spin refuses (500) only header values that are not UTF-8; `to_str` would also
             // refuse UTF-8 beyond visible ASCII, which Spin passes on.
             if request
@@ -177,25 +165,25 @@ async fn handle(
             {
                 return Ok(empty_response(500));
             }
-            SpinHeaders::inbound(request.uri(), &host, &matched, peer)
+            let host = inbound.host_header.as_deref().unwrap_or("localhost");
+            SpinHeaders::inbound(request.uri(), host, &matched, peer)
                 .append_to(request.headers_mut());
             Ok(app.invoke(&component, request).await)
         }
     }
 }
 
-fn is_internal_host(request: &http::Request<Incoming>) -> bool {
-    request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| {
-            h.split(':')
-                .next()
-                .unwrap_or("")
-                .ends_with(".spin.internal")
-        })
-        .unwrap_or(false)
+/// Puts the decided authority into the request target, as Spin does, so the guest's
+/// `authority` is that one whether it came from `Host` or from an absolute-form target.
+fn set_authority(request: &mut http::Request<Incoming>, authority: http::uri::Authority) {
+    let mut parts = std::mem::take(request.uri_mut()).into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.authority = Some(authority);
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    *request.uri_mut() =
+        http::Uri::from_parts(parts).expect("scheme, authority and path make a URI");
 }
 
 fn well_known(app: &AppRuntime, rest: &str) -> http::Response<HyperOutgoingBody> {

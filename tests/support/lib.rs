@@ -1073,6 +1073,51 @@ impl Drop for UpstreamServer {
     }
 }
 
+/// A loopback server that accepts connections and never answers on them: a dependency that
+/// hangs (a Redis behind a dead network, say). Stops when dropped.
+pub struct SilentServer {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl SilentServer {
+    pub fn start() -> SilentServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind silent server");
+        let port = listener.local_addr().expect("silent server address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                // Held open, unread, until the server stops.
+                let mut held = Vec::new();
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    held.extend(stream.ok());
+                }
+            })
+        };
+        SilentServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 fn serve_upstream_connection(
     stream: TcpStream,
     requests: &Mutex<Vec<RecordedRequest>>,

@@ -11,7 +11,6 @@ mod wrk;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 use anyhow::{bail, ensure, Context, Result};
@@ -21,6 +20,7 @@ use crate::server::{self, runtime_config_in, Server, ServerSpec};
 use crate::{
     admin_token,
     build::{self, Components},
+    prerequisites,
     setup::{self, Profile},
 };
 use wrk::Figures;
@@ -158,7 +158,7 @@ struct Durability {
 pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let settings = Settings::parse(options)?;
     crate::reject_passthrough("bench", passthrough)?;
-    ensure_wrk()?;
+    prerequisites::ensure_program("wrk", "wrk", "the benchmark drives the API with it")?;
     build::build(Profile::Release, Components::App)?;
 
     let root = setup::repo_root();
@@ -448,51 +448,6 @@ fn sum_of<'a>(values: impl Iterator<Item = &'a serde_json::Value>) -> Option<u64
     values
         .filter_map(sum_event_counts)
         .fold(None, |sum, count| Some(sum.unwrap_or(0) + count))
-}
-
-fn ensure_wrk() -> Result<()> {
-    if on_path("wrk") {
-        return Ok(());
-    }
-    eprintln!("bench: wrk is not installed; installing the Debian package");
-    if apt_get(&["install", "-y", "wrk"]).is_err() {
-        apt_get(&["update"])?;
-        apt_get(&["install", "-y", "wrk"])?;
-    }
-    ensure!(
-        on_path("wrk"),
-        "wrk is still not on PATH after installing it"
-    );
-    Ok(())
-}
-
-fn apt_get(args: &[&str]) -> Result<()> {
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
-    let mut cmd = if root {
-        Command::new("apt-get")
-    } else {
-        Command::new("sudo")
-    };
-    if root {
-        cmd.env("DEBIAN_FRONTEND", "noninteractive");
-    } else {
-        cmd.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
-    }
-    cmd.args(args);
-    eprintln!("bench: {}", setup::describe(&cmd));
-    setup::run(&mut cmd)
-}
-
-fn on_path(program: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
-    };
-    std::env::split_paths(&path).any(|dir| {
-        std::fs::metadata(dir.join(program))
-            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-    })
 }
 
 fn print_reports(reports: &[Report], settings: &Settings) {

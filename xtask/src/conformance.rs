@@ -17,14 +17,13 @@ use anyhow::{bail, Context, Result};
 use crate::server::SERVICES;
 use crate::{
     build::{self, Components},
+    prerequisites,
     setup::{self, Profile},
 };
 use app::LiveApp;
 
 /// schemathesis's settings and hooks, relative to the repository root (its working directory).
 const CONFIG: &str = "xtask/conformance/schemathesis.toml";
-/// Where the schemathesis version CI installs is pinned.
-const CI_SCRIPT: &str = ".ci/run";
 
 /// One service's run: how it ended and schemathesis's own summary lines.
 struct Outcome {
@@ -38,6 +37,7 @@ struct Outcome {
 pub fn command(options: &[String], passthrough: &[String]) -> Result<()> {
     crate::reject_unknown("conformance", options, None)?;
     crate::reject_passthrough("conformance", passthrough)?;
+    prerequisites::ensure_schemathesis()?;
     build::build(Profile::Dev, Components::App)?;
     run(&setup::host_binary(Profile::Dev))
 }
@@ -142,38 +142,16 @@ fn schemathesis() -> Command {
     cmd
 }
 
-/// The installed version, checked against the one CI pins (a mismatch only warns).
+/// The installed version; `cargo xtask test` and `conformance` install the pinned one first.
 fn schemathesis_version() -> Result<String> {
-    let output = schemathesis().arg("--version").output();
-    let installed = match output {
-        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-        _ => bail!(
-            "schemathesis is not installed for python3: install the version {CI_SCRIPT} pins \
-             (`python3 -m pip install 'schemathesis==VERSION'`), or skip this step with \
-             `cargo xtask test --no-conformance`"
+    match prerequisites::installed_schemathesis() {
+        Some(version) => Ok(version),
+        None => bail!(
+            "schemathesis is not installed for python3: `python3 -m pip install \
+             'schemathesis=={}'`, or skip this step with `cargo xtask test --no-conformance`",
+            prerequisites::SCHEMATHESIS_VERSION
         ),
-    };
-    let script = std::fs::read_to_string(setup::repo_root().join(CI_SCRIPT)).unwrap_or_default();
-    match pinned_version(&script) {
-        Some(pinned) if pinned != installed => {
-            eprintln!("warning: schemathesis {installed} is installed, {CI_SCRIPT} pins {pinned}")
-        }
-        _ => {}
     }
-    Ok(installed)
-}
-
-/// The version in `schemathesis==VERSION` of the CI script.
-fn pinned_version(script: &str) -> Option<&str> {
-    let (_, rest) = script.split_once("schemathesis==")?;
-    rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
-        .next()
-        .filter(|version| !version.is_empty())
 }
 
 #[cfg(test)]
@@ -202,12 +180,5 @@ mod tests {
             None
         );
         assert_eq!(summary_line("     ✅ 11 passed"), None);
-    }
-
-    #[test]
-    fn the_pin_is_read_from_the_ci_script() {
-        let script = "step \"pip\"\npython3 -m pip install 'schemathesis==4.32.5'\n";
-        assert_eq!(pinned_version(script), Some("4.32.5"));
-        assert_eq!(pinned_version("pip install schemathesis"), None);
     }
 }

@@ -8,6 +8,7 @@ mod bench;
 mod build;
 mod conformance;
 mod http;
+mod prerequisites;
 mod server;
 mod setup;
 mod test;
@@ -24,10 +25,12 @@ Commands:
   up [--release] [-- ARGS]   build, then run `spin-host up --runtime-config-file
                              runtime-config.toml ARGS` in the repository root
   test [--no-conformance] [-- ARGS]
-                             build (also the components of tests/apps/*/spin.toml), then
+                             install what the tests need if missing (redis-server from
+                             Debian's packages when root, schemathesis with pip at the
+                             pinned version), build (also tests/apps/*/spin.toml), then
                              `cargo test --workspace ARGS` with SPIN_HOST_BIN set
                              (SPIN_BIN, if set, is passed on for the comparison tests),
-                             then contract conformance: schemathesis (see .ci/run) against
+                             then contract conformance: schemathesis against
                              each service's contract through the gateway of a live app
                              (settings in xtask/conformance/); --no-conformance skips it
   conformance                build, then only the contract conformance step of `test`

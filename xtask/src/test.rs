@@ -1,5 +1,5 @@
-//! `cargo xtask test`: build everything the tests run, then the whole workspace's tests, then
-//! the services' contract conformance (`conformance`).
+//! `cargo xtask test`: install what the tests need (`prerequisites`), build everything they run,
+//! then the whole workspace's tests, then the services' contract conformance (`conformance`).
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::{
     build::{self, Components},
-    conformance,
+    conformance, prerequisites,
     setup::{self, Profile},
 };
 
@@ -18,6 +18,8 @@ pub fn run(options: &[String], cargo_test_args: &[String]) -> Result<()> {
     let check_conformance = !crate::take_flag(&mut options, "--no-conformance");
     crate::reject_unknown("test", &options, Some("cargo test"))?;
     let started = Instant::now();
+    // Before building: a missing tool that cannot be installed stops the run at once.
+    prerequisites::ensure_test_tools(check_conformance)?;
     build::build(Profile::Dev, Components::AppAndTestApps)?;
 
     let host = setup::host_binary(Profile::Dev);

@@ -1,6 +1,8 @@
 //! The gateway's settings, read from Spin variables on every request (Spin re-resolves variables
 //! on each `get`, so an operator's change applies without a restart).
 
+use std::time::Duration;
+
 use service_kit::ApiError;
 
 use crate::cors::CorsPolicy;
@@ -20,7 +22,17 @@ pub struct Settings {
     pub cached_reads: Vec<String>,
     /// How long a cached answer may be served; 0 turns the cache off.
     pub cache_ttl_millis: i64,
+    /// The deadline of each service's health check and contract read (`/health`, `/services`).
+    pub health_timeout: Duration,
+    /// The deadline of a request passed on to a service (its answer and body); then `504`.
+    pub upstream_timeout: Duration,
 }
+
+/// Defaults of the optional deadline variables, in milliseconds.
+pub const DEFAULT_HEALTH_TIMEOUT_MS: &str = "3000";
+pub const DEFAULT_UPSTREAM_TIMEOUT_MS: &str = "30000";
+/// The longest deadline accepted (the host bounds a whole request anyway).
+const MAX_TIMEOUT_MS: u64 = 600_000;
 
 impl Settings {
     /// The settings from the component's variables; a bad value is the operator's error (500,
@@ -41,6 +53,8 @@ impl Settings {
         };
         let cached_reads = optional("cached_reads", "")?;
         let cache_ttl_seconds = optional("cache_ttl_seconds", "0")?;
+        let health_timeout_ms = optional("health_timeout_ms", DEFAULT_HEALTH_TIMEOUT_MS)?;
+        let upstream_timeout_ms = optional("upstream_timeout_ms", DEFAULT_UPSTREAM_TIMEOUT_MS)?;
         Settings::parse(
             &get("services")?,
             &get("public_read")?,
@@ -48,6 +62,7 @@ impl Settings {
             &get("max_body_bytes")?,
         )
         .and_then(|settings| settings.with_cache(&cached_reads, &cache_ttl_seconds))
+        .and_then(|settings| settings.with_deadlines(&health_timeout_ms, &upstream_timeout_ms))
         .map_err(misconfigured)
     }
 
@@ -89,6 +104,17 @@ impl Settings {
             max_body_bytes,
             cached_reads: Vec::new(),
             cache_ttl_millis: 0,
+            health_timeout: millis(DEFAULT_HEALTH_TIMEOUT_MS),
+            upstream_timeout: millis(DEFAULT_UPSTREAM_TIMEOUT_MS),
+        })
+    }
+
+    /// These settings with the deadlines of chained calls, in milliseconds.
+    pub fn with_deadlines(self, health_ms: &str, upstream_ms: &str) -> Result<Settings, String> {
+        Ok(Settings {
+            health_timeout: deadline("health_timeout_ms", health_ms)?,
+            upstream_timeout: deadline("upstream_timeout_ms", upstream_ms)?,
+            ..self
         })
     }
 
@@ -135,6 +161,19 @@ impl Settings {
 pub fn admin_token() -> Result<String, ApiError> {
     spin_sdk::variables::get("admin_token")
         .map_err(|err| ApiError::storage(format!("variable admin_token: {err:?}")))
+}
+
+fn deadline(variable: &str, text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| (1..=MAX_TIMEOUT_MS).contains(ms))
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("variable {variable}: {text:?} is not 1 to {MAX_TIMEOUT_MS}"))
+}
+
+fn millis(text: &str) -> Duration {
+    Duration::from_millis(text.parse().expect("the defaults are numbers"))
 }
 
 fn name_list(text: &str) -> Vec<String> {
@@ -195,6 +234,27 @@ mod tests {
             .is_cached("visits"));
         assert!(settings.clone().with_cache("billing", "60").is_err());
         assert!(settings.with_cache("visits", "-1").is_err());
+    }
+
+    #[test]
+    fn deadlines_default_and_parse() {
+        let settings = Settings::parse("visits", "", "*", "10").unwrap();
+        assert_eq!(settings.health_timeout, Duration::from_secs(3));
+        assert_eq!(settings.upstream_timeout, Duration::from_secs(30));
+        let set = settings.clone().with_deadlines(" 250 ", "1000").unwrap();
+        assert_eq!(set.health_timeout, Duration::from_millis(250));
+        assert_eq!(set.upstream_timeout, Duration::from_secs(1));
+        for (health, upstream, word) in [
+            ("0", "1", "health_timeout_ms"),
+            ("soon", "1", "health_timeout_ms"),
+            ("1", "600001", "upstream_timeout_ms"),
+        ] {
+            let err = settings
+                .clone()
+                .with_deadlines(health, upstream)
+                .unwrap_err();
+            assert!(err.contains(word), "{err}");
+        }
     }
 
     #[test]

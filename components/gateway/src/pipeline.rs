@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::forwarding::{downstream_headers, upstream_headers, Header, Identity};
 use crate::keys::KeyRecord;
 use crate::keystore::KeyStore;
+use crate::proxy::CallError;
 use crate::rate_limit::{self, Verdict};
 use crate::reply::{method_not_allowed, Refused, Reply};
 use crate::route::{self, Route};
@@ -164,7 +165,7 @@ async fn dispatch(
                     .await;
             }
             let body = read_body(request, body_limit).await?;
-            Ok(pass_on(service, head, caller, body, trace).await)
+            Ok(pass_on(settings, service, head, caller, body, trace).await)
         }
         Route::NotFound => Err(ApiError::not_found(format!(
             "nothing at {}: services are reached under /<service>/...; GET /services lists them",
@@ -176,9 +177,12 @@ async fn dispatch(
 
 async fn discovery(route: &Route, settings: &Settings, request_id: &str) -> Reply {
     match route {
-        Route::Health => registry::health(&settings.services, request_id).await,
+        Route::Health => {
+            registry::health(&settings.services, request_id, settings.health_timeout).await
+        }
         Route::ServiceList => {
-            let entries = registry::entries(&settings.services, request_id).await;
+            let entries =
+                registry::entries(&settings.services, request_id, settings.health_timeout).await;
             Reply::json(200, &json!({ "services": entries }))
         }
         Route::ServiceEntry(name) | Route::ServiceContract(name)
@@ -189,10 +193,17 @@ async fn discovery(route: &Route, settings: &Settings, request_id: &str) -> Repl
             )))
         }
         Route::ServiceEntry(name) => {
-            let entries = registry::entries(std::slice::from_ref(name), request_id).await;
+            let entries = registry::entries(
+                std::slice::from_ref(name),
+                request_id,
+                settings.health_timeout,
+            )
+            .await;
             Reply::json(200, &entries[0])
         }
-        Route::ServiceContract(name) => registry::contract(name, request_id).await,
+        Route::ServiceContract(name) => {
+            registry::contract(name, request_id, settings.health_timeout).await
+        }
         _ => Reply::error(ApiError::not_found("not a discovery resource")),
     }
 }
@@ -266,7 +277,7 @@ async fn through_cache(
 ) -> Result<Reply, Refused> {
     if !cache::is_cacheable(&head.method, &head.path) {
         let body = read_body(request, body_limit).await?;
-        let reply = pass_on(service, head, caller, body, trace).await;
+        let reply = pass_on(settings, service, head, caller, body, trace).await;
         if !access::is_read(&head.method) {
             if let Err(err) = cache::invalidate(service) {
                 eprintln!("gateway: cache of {service} NOT invalidated after a write: {err:?}");
@@ -297,7 +308,7 @@ async fn through_cache(
         }
     };
     let body = read_body(request, body_limit).await?;
-    let reply = pass_on(service, head, caller, body, trace).await;
+    let reply = pass_on(settings, service, head, caller, body, trace).await;
     let Some(generation) = generation else {
         return Ok(reply);
     };
@@ -309,6 +320,7 @@ async fn through_cache(
 }
 
 async fn pass_on(
+    settings: &Settings,
     service: &str,
     head: &RequestHead,
     caller: Option<&KeyRecord>,
@@ -325,7 +337,15 @@ async fn pass_on(
     let path_and_query = format!("{}{}", head.path, head.query);
     trace.upstream = Some(service.to_owned());
     let started = Instant::now();
-    let answer = proxy::call(service, &head.method, &path_and_query, &headers, body).await;
+    let answer = proxy::call(
+        service,
+        &head.method,
+        &path_and_query,
+        &headers,
+        body,
+        settings.upstream_timeout,
+    )
+    .await;
     trace.upstream_time = Some(started.elapsed());
     match answer {
         Ok(upstream) => Reply {
@@ -333,9 +353,19 @@ async fn pass_on(
             headers: downstream_headers(&upstream.headers),
             body: upstream.body,
         },
-        Err(err) => Reply::error(ApiError {
-            detail: Some(err),
+        Err(CallError::Failed(why)) => Reply::error(ApiError {
+            detail: Some(why),
             ..ApiError::new(502, format!("the {service} service could not be reached"))
+        }),
+        Err(CallError::TimedOut(why)) => Reply::error(ApiError {
+            detail: Some(why),
+            ..ApiError::new(
+                504,
+                format!(
+                    "the {service} service did not answer within {} ms",
+                    settings.upstream_timeout.as_millis()
+                ),
+            )
         }),
     }
 }

@@ -1,6 +1,11 @@
 //! One call to a service by service chaining: `http://<service>.spin.internal<path>`. Spin hands
-//! it to the component in-process; the service's route (private) plays no part.
+//! it to the component in-process; the service's route (private) plays no part. Every call has a
+//! deadline covering the answer and its body: a service that hangs (a store that does not answer,
+//! say) costs the caller that long, never an indefinite wait.
 
+use std::time::Duration;
+
+use service_kit::deadline;
 use spin_sdk::http::conversions::TryIntoOutgoingRequest;
 
 use crate::forwarding::Header;
@@ -12,9 +17,40 @@ pub struct Upstream {
     pub body: Vec<u8>,
 }
 
-/// Sends the request and reads the whole response; `Err` says why the service could not be
-/// reached (the caller answers 502).
+/// Why a call gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The service could not be reached or gave no usable answer (the caller answers 502).
+    Failed(String),
+    /// No whole answer within the deadline (the caller answers 504).
+    TimedOut(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Failed(why) | CallError::TimedOut(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Sends the request and reads the whole response within `limit`.
 pub async fn call(
+    service: &str,
+    method: &str,
+    path_and_query: &str,
+    headers: &[Header],
+    body: Vec<u8>,
+    limit: Duration,
+) -> Result<Upstream, CallError> {
+    let exchange = exchange(service, method, path_and_query, headers, body);
+    match deadline::within(limit, exchange).await {
+        Ok(answer) => answer.map_err(CallError::Failed),
+        Err(timed_out) => Err(CallError::TimedOut(format!("{service} {timed_out}"))),
+    }
+}
+
+async fn exchange(
     service: &str,
     method: &str,
     path_and_query: &str,
@@ -77,14 +113,15 @@ pub async fn get_json(
     service: &str,
     path: &str,
     request_id: &str,
-) -> Result<(u16, serde_json::Value), String> {
+    limit: Duration,
+) -> Result<(u16, serde_json::Value), CallError> {
     let headers = [("x-request-id".to_owned(), request_id.as_bytes().to_vec())];
-    let upstream = call(service, "GET", path, &headers, Vec::new()).await?;
+    let upstream = call(service, "GET", path, &headers, Vec::new(), limit).await?;
     let json = serde_json::from_slice(&upstream.body).map_err(|err| {
-        format!(
+        CallError::Failed(format!(
             "{service} answered {} with a body that is not JSON: {err}",
             upstream.status
-        )
+        ))
     })?;
     Ok((upstream.status, json))
 }

@@ -2,11 +2,13 @@
 //! one answer. Names and versions come from each service's own OpenAPI `info`, so the registry
 //! cannot drift from what the services say of themselves.
 
+use std::time::Duration;
+
 use futures::future::join_all;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::proxy::{call, get_json};
+use crate::proxy::{call, get_json, CallError};
 use crate::reply::Reply;
 
 /// One entry of `GET /services`.
@@ -45,14 +47,14 @@ fn contract_path(name: &str) -> String {
     format!("/{name}/openapi.json")
 }
 
-/// The services' entries, their contracts read concurrently.
-pub async fn entries(services: &[String], request_id: &str) -> Vec<ServiceEntry> {
-    let contracts = join_all(
-        services
-            .iter()
-            .map(|name| async move { get_json(name, &contract_path(name), request_id).await }),
-    )
-    .await;
+/// The services' entries, their contracts read concurrently, each within `limit` (a contract
+/// that does not come in time leaves its entry without version and description).
+pub async fn entries(services: &[String], request_id: &str, limit: Duration) -> Vec<ServiceEntry> {
+    let contracts =
+        join_all(services.iter().map(|name| async move {
+            get_json(name, &contract_path(name), request_id, limit).await
+        }))
+        .await;
     services
         .iter()
         .zip(contracts)
@@ -74,34 +76,53 @@ pub async fn entries(services: &[String], request_id: &str) -> Vec<ServiceEntry>
 }
 
 /// `GET /services/{name}/openapi.json`: the service's document, byte for byte as it serves it.
-pub async fn contract(name: &str, request_id: &str) -> Reply {
+pub async fn contract(name: &str, request_id: &str, limit: Duration) -> Reply {
     let headers = [("x-request-id".to_owned(), request_id.as_bytes().to_vec())];
-    match call(name, "GET", &contract_path(name), &headers, Vec::new()).await {
+    match call(
+        name,
+        "GET",
+        &contract_path(name),
+        &headers,
+        Vec::new(),
+        limit,
+    )
+    .await
+    {
         Ok(upstream) if upstream.status == 200 => Reply {
             status: 200,
             headers: vec![("content-type".into(), b"application/json".to_vec())],
             body: upstream.body,
         },
-        Ok(upstream) => unavailable(name, &format!("its contract answered {}", upstream.status)),
-        Err(err) => unavailable(name, &err),
+        Ok(upstream) => unavailable(
+            502,
+            name,
+            &format!("its contract answered {}", upstream.status),
+        ),
+        Err(CallError::Failed(why)) => unavailable(502, name, &why),
+        Err(CallError::TimedOut(why)) => unavailable(504, name, &why),
     }
 }
 
-fn unavailable(name: &str, why: &str) -> Reply {
+fn unavailable(status: u16, name: &str, why: &str) -> Reply {
     eprintln!("gateway: contract of {name}: {why}");
-    Reply::json(
-        502,
-        &json!({ "message": format!("the contract of {name} is unavailable") }),
-    )
+    let message = if status == 504 {
+        format!("the contract of {name} did not come in time")
+    } else {
+        format!("the contract of {name} is unavailable")
+    };
+    Reply::json(status, &json!({ "message": message }))
 }
 
-/// `GET /health`: every service's own health, read concurrently.
-pub async fn health(services: &[String], request_id: &str) -> Reply {
-    let reports =
-        join_all(services.iter().map(|name| async move {
-            get_json(name, &format!("/{name}/health"), request_id).await
-        }))
-        .await;
+/// `GET /health`: every service's own health, read concurrently, each within `limit`: a service
+/// whose check does not answer in time is failing ("timed out"), so the answer is prompt
+/// whatever a service's stores do.
+pub async fn health(services: &[String], request_id: &str, limit: Duration) -> Reply {
+    let reports = join_all(services.iter().map(|name| async move {
+        get_json(name, &format!("/{name}/health"), request_id, limit)
+            .await
+            .map_err(|err| err.to_string())
+    }))
+    .await;
     let (status, body) = aggregate(services.iter().cloned().zip(reports).collect());
     Reply::json(status, &body)
 }

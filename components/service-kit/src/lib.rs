@@ -1,6 +1,6 @@
 //! The small toolkit every service component is built on, so that each service's own crate holds only
 //! its domain: one JSON error shape, request reading with limits, timestamps, CloudEvents, SQLite
-//! transactions, the transactional outbox, the current request's id (`trace`), and what every
+//! transactions, deadlines for waits, the transactional outbox, the current request's id (`trace`), and what every
 //! contract and health endpoint shares.
 //!
 //! Everything here is plain Rust over `spin-sdk`; nothing is specific to one service.
@@ -10,6 +10,7 @@ pub mod clock;
 pub mod cloudevent;
 pub mod contract;
 pub mod db;
+pub mod deadline;
 pub mod outbox;
 pub mod outgoing;
 pub mod request;

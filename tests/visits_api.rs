@@ -3,7 +3,7 @@
 //!
 //! Needs the component built: `cargo build --target wasm32-wasip2 --release -p visits`.
 
-use integration_tests::{assert_error, civil_date, now_millis, TestApp};
+use integration_tests::{assert_error, now_millis, utc_date_yyyymmdd, TestApp};
 use serde_json::{json, Value};
 
 const SAMPLE_JSON: &str = include_str!("../components/visits/fixtures/sample.json");
@@ -49,8 +49,7 @@ fn event_300_rows() -> Value {
 
 /// Today's date in UTC as YYYYMMDD.
 fn today_utc() -> u32 {
-    let (year, month, day) = civil_date(now_millis().div_euclid(86_400_000));
-    (year * 10_000 + month * 100 + day) as u32
+    utc_date_yyyymmdd(now_millis())
 }
 
 // ---------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 //! End-to-end tests of the API gateway's edge rules (components/gateway): per-key rate limits in
-//! wall-clock minute windows, CORS, the body size limit, request ids, and the answers for unknown
+//! fixed wall-clock windows (shortened with `rate_limit_window_seconds` where a test waits for
+//! the next one), CORS, the body size limit, request ids, and the answers for unknown
 //! or unreachable services. Each test starts its own app.
 //!
 //! Needs every component built (`cargo xtask build`).
 
 use std::sync::Barrier;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use integration_tests::{assert_error, now_millis, Credentials, TestApp, TestResponse, JSON};
+use integration_tests::{
+    assert_error, eventually, now_millis, Credentials, TestApp, TestResponse, JSON,
+};
 use serde_json::{json, Value};
 
 const MIB: usize = 1024 * 1024;
@@ -16,29 +19,40 @@ const MIB: usize = 1024 * 1024;
 // ---------------------------------------------------------------------------
 // Rate limits
 
-/// Milliseconds until the next wall-clock minute: the gateway's windows are those minutes.
-fn millis_to_next_minute() -> i64 {
-    60_000 - now_millis().rem_euclid(60_000)
+/// The rate-limit window the tests that wait for a new window start the app with
+/// (`rate_limit_window_seconds`), so none waits for a real minute.
+const SHORT_WINDOW_SECONDS: i64 = 3;
+/// The gateway's default window: a wall-clock minute.
+const MINUTE_SECONDS: i64 = 60;
+
+/// Milliseconds until the next window of `seconds` starts: windows are counted from the epoch.
+fn millis_to_next_window(seconds: i64) -> i64 {
+    seconds * 1000 - now_millis().rem_euclid(seconds * 1000)
 }
 
-/// Runs `run` with a new key of `rate` per minute until a run starts and ends in the same
-/// wall-clock minute (so every request of it fell in one window); at most twice, since a run
-/// that straddles a minute's end leaves the next run a whole minute. Returns the key and the
-/// run's result.
-fn in_one_window<T>(app: &TestApp, rate: u32, run: impl Fn(&str) -> T) -> (String, T) {
-    for attempt in 1..=2 {
+/// Runs `run` with a new key of `rate` per window until a run starts and ends in the same
+/// window of `seconds` (so every request of it fell in one window); at most three times, since
+/// a run that straddles a window's end leaves the next run a whole window. Returns the key and
+/// the run's result.
+fn in_one_window<T>(
+    app: &TestApp,
+    seconds: i64,
+    rate: u32,
+    run: impl Fn(&str) -> T,
+) -> (String, T) {
+    for attempt in 1..=3 {
         let (_, key) = app.create_key(
             &format!("limited-{attempt}"),
             &["support:read", "support:write"],
             rate,
         );
-        let minute = now_millis().div_euclid(60_000);
+        let window = now_millis().div_euclid(seconds * 1000);
         let result = run(&key);
-        if now_millis().div_euclid(60_000) == minute {
+        if now_millis().div_euclid(seconds * 1000) == window {
             return (key, result);
         }
     }
-    panic!("two runs each straddled a minute boundary");
+    panic!("three runs each straddled a window's end");
 }
 
 fn remaining(response: &TestResponse) -> u32 {
@@ -49,23 +63,26 @@ fn remaining(response: &TestResponse) -> u32 {
 }
 
 #[test]
-fn a_key_over_its_rate_gets_429_until_the_next_minute() {
-    let app = TestApp::start_main_app();
+fn a_key_over_its_rate_gets_429_until_the_next_window() {
+    let window = format!("rate_limit_window_seconds={SHORT_WINDOW_SECONDS}");
+    let app = TestApp::start_main_app_with(&["--variable", &window]);
     let customer = json!({"name": "Ada", "email": "ada@example.com", "tier": "pro"}).to_string();
-    let (key, (passed, refused, secs_left)) = in_one_window(&app, 3, |key| {
-        let passed: Vec<TestResponse> = (0..3)
-            .map(|_| app.get_as(Credentials::Key(key), "/support/tickets"))
-            .collect();
-        // The 4th is a write, so that the service not seeing it can be checked.
-        let refused = app.request_as(
-            Credentials::Key(key),
-            "PUT",
-            "/support/customers/c-1",
-            &[("content-type", JSON)],
-            customer.clone(),
-        );
-        (passed, refused, millis_to_next_minute())
-    });
+    let (key, (passed, refused, refused_at, millis_left)) =
+        in_one_window(&app, SHORT_WINDOW_SECONDS, 3, |key| {
+            let passed: Vec<TestResponse> = (0..3)
+                .map(|_| app.get_as(Credentials::Key(key), "/support/tickets"))
+                .collect();
+            // The 4th is a write, so that the service not seeing it can be checked.
+            let refused = app.request_as(
+                Credentials::Key(key),
+                "PUT",
+                "/support/customers/c-1",
+                &[("content-type", JSON)],
+                customer.clone(),
+            );
+            let millis_left = millis_to_next_window(SHORT_WINDOW_SECONDS);
+            (passed, refused, Instant::now(), millis_left)
+        });
     for (i, response) in passed.iter().enumerate() {
         assert_eq!(
             response.status,
@@ -82,12 +99,15 @@ fn a_key_over_its_rate_gets_429_until_the_next_minute() {
         .header("retry-after")
         .and_then(|r| r.parse().ok())
         .unwrap_or_else(|| panic!("no numeric retry-after: {:?}", refused.headers));
-    assert!((1..=60).contains(&retry_after), "retry-after {retry_after}");
+    assert!(
+        (1..=SHORT_WINDOW_SECONDS).contains(&retry_after),
+        "retry-after {retry_after}"
+    );
     // Seconds to the window's end, rounded up, give or take the clock ticking meanwhile.
-    let expected = (secs_left + 999) / 1000;
+    let expected = (millis_left + 999) / 1000;
     assert!(
         (retry_after - expected).abs() <= 1,
-        "retry-after {retry_after}, but the minute ends in {secs_left} ms"
+        "retry-after {retry_after}, but the window ends in {millis_left} ms"
     );
     assert_eq!(
         app.get("/support/customers/c-1").status,
@@ -95,10 +115,19 @@ fn a_key_over_its_rate_gets_429_until_the_next_minute() {
         "the refused write was not made"
     );
 
-    // Retry-After is the truth: once it has passed, a new window starts.
-    thread::sleep(Duration::from_millis(retry_after as u64 * 1000 + 100));
-    let next = app.get_as(Credentials::Key(&key), "/support/tickets");
-    assert_eq!(next.status, 200, "{}", next.text());
+    // Retry-After is the truth: by the time it has passed, a new window has started.
+    let promised = refused_at + Duration::from_millis(retry_after as u64 * 1000 + 100);
+    let next = eventually(
+        promised.saturating_duration_since(Instant::now()),
+        "a request of the next window passes",
+        || {
+            let response = app.get_as(Credentials::Key(&key), "/support/tickets");
+            match response.status {
+                200 => Ok(response),
+                status => Err(format!("{status} {}", response.text())),
+            }
+        },
+    );
     assert_eq!(remaining(&next), 2);
 }
 
@@ -107,7 +136,7 @@ fn concurrent_requests_over_the_limit_get_exactly_the_limit() {
     const LIMIT: usize = 5;
     const REQUESTS: usize = 24;
     let app = TestApp::start_main_app();
-    let (_, responses) = in_one_window(&app, LIMIT as u32, |key| {
+    let (_, responses) = in_one_window(&app, MINUTE_SECONDS, LIMIT as u32, |key| {
         // All requests in flight at once, so the window's count is raced for.
         let start = Barrier::new(REQUESTS);
         thread::scope(|scope| {
@@ -143,7 +172,7 @@ fn concurrent_requests_over_the_limit_get_exactly_the_limit() {
 fn each_key_has_its_own_window() {
     let app = TestApp::start_main_app();
     let (_, other) = app.create_key("other", &["support:read"], 1);
-    let (_, refused) = in_one_window(&app, 1, |key| {
+    let (_, refused) = in_one_window(&app, MINUTE_SECONDS, 1, |key| {
         let first = app.get_as(Credentials::Key(key), "/support/tickets");
         assert_eq!(first.status, 200, "{}", first.text());
         app.get_as(Credentials::Key(key), "/support/tickets")

@@ -26,11 +26,17 @@ pub struct Settings {
     pub health_timeout: Duration,
     /// The deadline of a request passed on to a service (its answer and body); then `504`.
     pub upstream_timeout: Duration,
+    /// The length of the fixed wall-clock windows in which a key's rate is counted.
+    pub rate_window: Duration,
 }
 
 /// Defaults of the optional deadline variables, in milliseconds.
 pub const DEFAULT_HEALTH_TIMEOUT_MS: &str = "3000";
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: &str = "30000";
+/// Default of `rate_limit_window_seconds`: keys' rates are per minute.
+pub const DEFAULT_RATE_WINDOW_SECONDS: &str = "60";
+/// The longest rate window accepted: an hour.
+const MAX_RATE_WINDOW_SECONDS: u64 = 3600;
 /// The longest deadline accepted (the host bounds a whole request anyway).
 const MAX_TIMEOUT_MS: u64 = 600_000;
 
@@ -55,6 +61,8 @@ impl Settings {
         let cache_ttl_seconds = optional("cache_ttl_seconds", "0")?;
         let health_timeout_ms = optional("health_timeout_ms", DEFAULT_HEALTH_TIMEOUT_MS)?;
         let upstream_timeout_ms = optional("upstream_timeout_ms", DEFAULT_UPSTREAM_TIMEOUT_MS)?;
+        let rate_window_seconds =
+            optional("rate_limit_window_seconds", DEFAULT_RATE_WINDOW_SECONDS)?;
         Settings::parse(
             &get("services")?,
             &get("public_read")?,
@@ -63,6 +71,7 @@ impl Settings {
         )
         .and_then(|settings| settings.with_cache(&cached_reads, &cache_ttl_seconds))
         .and_then(|settings| settings.with_deadlines(&health_timeout_ms, &upstream_timeout_ms))
+        .and_then(|settings| settings.with_rate_window(&rate_window_seconds))
         .map_err(misconfigured)
     }
 
@@ -106,6 +115,26 @@ impl Settings {
             cache_ttl_millis: 0,
             health_timeout: millis(DEFAULT_HEALTH_TIMEOUT_MS),
             upstream_timeout: millis(DEFAULT_UPSTREAM_TIMEOUT_MS),
+            rate_window: seconds(DEFAULT_RATE_WINDOW_SECONDS),
+        })
+    }
+
+    /// These settings with the rate-limit window, in whole seconds (tests shorten it so that
+    /// none waits a minute for the next window).
+    pub fn with_rate_window(self, seconds: &str) -> Result<Settings, String> {
+        let seconds = seconds
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|seconds| (1..=MAX_RATE_WINDOW_SECONDS).contains(seconds))
+            .ok_or_else(|| {
+                format!(
+                    "variable rate_limit_window_seconds: {seconds:?} is not 1 to {MAX_RATE_WINDOW_SECONDS}"
+                )
+            })?;
+        Ok(Settings {
+            rate_window: Duration::from_secs(seconds),
+            ..self
         })
     }
 
@@ -174,6 +203,10 @@ fn deadline(variable: &str, text: &str) -> Result<Duration, String> {
 
 fn millis(text: &str) -> Duration {
     Duration::from_millis(text.parse().expect("the defaults are numbers"))
+}
+
+fn seconds(text: &str) -> Duration {
+    Duration::from_secs(text.parse().expect("the defaults are numbers"))
 }
 
 fn name_list(text: &str) -> Vec<String> {
@@ -254,6 +287,23 @@ mod tests {
                 .with_deadlines(health, upstream)
                 .unwrap_err();
             assert!(err.contains(word), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_rate_window_defaults_to_a_minute_and_parses() {
+        let settings = Settings::parse("visits", "", "*", "10").unwrap();
+        assert_eq!(settings.rate_window, Duration::from_secs(60));
+        let default = settings
+            .clone()
+            .with_rate_window(DEFAULT_RATE_WINDOW_SECONDS)
+            .unwrap();
+        assert_eq!(default.rate_window, Duration::from_secs(60));
+        let short = settings.clone().with_rate_window(" 2 ").unwrap();
+        assert_eq!(short.rate_window, Duration::from_secs(2));
+        for bad in ["0", "-1", "soon", "3601", "1.5"] {
+            let err = settings.clone().with_rate_window(bad).unwrap_err();
+            assert!(err.contains("rate_limit_window_seconds"), "{err}");
         }
     }
 

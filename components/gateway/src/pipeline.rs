@@ -147,11 +147,11 @@ async fn dispatch(
             if !access::is_read(&head.method) {
                 return Err(method_not_allowed(&head.method, "GET, HEAD"));
             }
-            authenticate(head, trace)?;
+            authenticate(head, settings, trace)?;
             Ok(discovery(&route, settings, &head.request_id).await)
         }
         Route::Upstream(service) => {
-            let caller = authenticate(head, trace)?;
+            let caller = authenticate(head, settings, trace)?;
             access::authorize(
                 caller.as_ref(),
                 service,
@@ -210,7 +210,11 @@ async fn discovery(route: &Route, settings: &Settings, request_id: &str) -> Repl
 
 /// The key the request carries, checked and counted; `None` for an anonymous request. A key
 /// that is sent is always checked, even where none is needed.
-fn authenticate(head: &RequestHead, trace: &mut Trace) -> Result<Option<KeyRecord>, Refused> {
+fn authenticate(
+    head: &RequestHead,
+    settings: &Settings,
+    trace: &mut Trace,
+) -> Result<Option<KeyRecord>, Refused> {
     let token =
         match Credential::from_headers(head.header("authorization"), head.header("x-api-key")) {
             Credential::None => return Ok(None),
@@ -225,12 +229,18 @@ fn authenticate(head: &RequestHead, trace: &mut Trace) -> Result<Option<KeyRecor
         return Err(invalid_token("the API key is unknown or revoked"));
     };
     trace.key_id = Some(key.id.clone());
-    let verdict = rate_limit::count_request(&key.id, key.rate_per_minute, now_millis())?;
+    let verdict = rate_limit::count_request(
+        &key.id,
+        key.rate_per_minute,
+        now_millis(),
+        settings.rate_window,
+    )?;
     trace.rate = Some(verdict.clone());
     if let Some(retry_after) = verdict.retry_after {
         let message = format!(
-            "rate limit of {} requests per minute reached; retry in {retry_after} s",
-            verdict.limit
+            "rate limit of {} requests per {} reached; retry in {retry_after} s",
+            verdict.limit,
+            rate_limit::describe_window(settings.rate_window)
         );
         return Err(Refused(
             Reply::error(ApiError::new(429, message))

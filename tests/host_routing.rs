@@ -151,6 +151,9 @@ fn utf8_header_values_reach_the_guest_and_other_bytes_are_a_500() {
     assert_eq!(body, "", "Spin's 500 has an empty body");
 }
 
+/// What the guest sees of a request's authority: (authority, `spin-full-url`).
+type Seen<'a> = (&'a str, &'a str);
+
 /// Spin's answers to each request target and `Host` (spin-compat s.11, observed on Spin 4.0.2):
 /// an inbound `*.spin.internal` Host is dropped, then the target's authority and the Host must
 /// agree and one must be left; routing goes by the path alone.
@@ -163,7 +166,7 @@ fn request_targets_and_hosts_follow_spins_authority_rules() {
     let other_target = "http://example.com/probe/x";
     let own_url = format!("http://{own}/probe/x");
     // (target, Host, the authority and `spin-full-url` the guest sees; None = closed unanswered)
-    let cases: [(&str, &str, Option<(&str, &str)>); 9] = [
+    let cases: [(&str, &str, Option<Seen>); 9] = [
         (
             internal_target,
             internal,

@@ -58,6 +58,7 @@ impl Echo {
     }
 }
 
+/// The probe's echo of `GET path`.
 pub fn echo(app: &TestApp, path: &str) -> Echo {
     Echo::of(&app.get(path))
 }
@@ -67,27 +68,33 @@ pub fn route_serving(app: &TestApp, path: &str) -> String {
     echo(app, path).header("spin-raw-component-route")
 }
 
+/// The JSON body of a probe answer, asserting `200`.
 pub fn probe_json(response: TestResponse) -> Value {
     assert_eq!(response.status, 200, "probe failed: {}", response.text());
     response.json()
 }
 
+/// The probe's `get` of `key` in the key-value store `label`.
 pub fn kv_get(app: &TestApp, label: &str, key: &str) -> Value {
     probe_json(app.get(&format!("/probe/kv/{label}/get/{key}")))
 }
 
+/// The probe's `set` of `key` to `value` in the key-value store `label`.
 pub fn kv_set(app: &TestApp, label: &str, key: &str, value: &str) -> Value {
     probe_json(app.post(&format!("/probe/kv/{label}/set/{key}"), "text/plain", value))
 }
 
+/// The probe's `delete` of `key` in the key-value store `label`.
 pub fn kv_delete(app: &TestApp, label: &str, key: &str) -> Value {
     probe_json(app.post(&format!("/probe/kv/{label}/delete/{key}"), "text/plain", ""))
 }
 
+/// The probe's `exists` of `key` in the key-value store `label`.
 pub fn kv_exists(app: &TestApp, label: &str, key: &str) -> Value {
     probe_json(app.get(&format!("/probe/kv/{label}/exists/{key}")))
 }
 
+/// Every key of the key-value store `label`, sorted.
 pub fn kv_keys(app: &TestApp, label: &str) -> Vec<String> {
     let result = probe_json(app.get(&format!("/probe/kv/{label}/keys")));
     let mut keys: Vec<String> = result["ok"]
@@ -100,6 +107,7 @@ pub fn kv_keys(app: &TestApp, label: &str) -> Vec<String> {
     keys
 }
 
+/// Runs `statement` with `params` on the SQLite database `label`; its rows or its error.
 pub fn sql(app: &TestApp, label: &str, statement: &str, params: Value) -> Value {
     let body = json!({ "sql": statement, "params": params }).to_string();
     probe_json(app.post(&format!("/probe/sqlite/{label}"), "application/json", body))
@@ -115,6 +123,7 @@ pub fn sql_ok(app: &TestApp, label: &str, statement: &str, params: Value) -> Val
     result["rows"].clone()
 }
 
+/// The probe's read of the variable `name`.
 pub fn var(app: &TestApp, name: &str) -> Value {
     probe_json(app.get(&format!("/probe/var/{name}")))
 }
@@ -128,6 +137,7 @@ pub fn fetch(app: &TestApp, url: &str, method: &str, headers: &[&str], body: &st
     probe_json(app.request("POST", &path, &[], body))
 }
 
+/// Asserts that an outbound request was refused as not allowed (`HttpRequestDenied`).
 pub fn assert_denied(result: &Value) {
     let code = result["code"].as_str().unwrap_or_default();
     assert!(
@@ -136,6 +146,7 @@ pub fn assert_denied(result: &Value) {
     );
 }
 
+/// Percent-encodes `text` for a query parameter.
 pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -147,6 +158,7 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 
+/// The port the app listens on, as text.
 pub fn port_of(app: &TestApp) -> &str {
     app.base_url.rsplit(':').next().expect("port in base url")
 }

@@ -28,8 +28,10 @@ type = "spin"
 path = "{tmp}/probe_db.db"
 "#;
 
+/// The conformance app's `secret_thing` (given as `SPIN_VARIABLE_SECRET_THING`).
 pub const SECRET_THING: &str = "s3cret";
 
+/// The spec of the conformance app: its extra labels in the temp dir, its secret variable set.
 pub fn conformance_spec() -> AppSpec {
     probe_wasm();
     AppSpec {
@@ -43,6 +45,7 @@ pub fn conformance_spec() -> AppSpec {
     }
 }
 
+/// Starts the conformance app.
 pub fn start_conformance_app() -> TestApp {
     TestApp::start(conformance_spec())
 }
@@ -72,6 +75,7 @@ pub fn manifest_in_temp_dir(manifest: &str) -> (tempfile::TempDir, AppSpec) {
     (dir, spec)
 }
 
+/// Starts an app from manifest text (see [`manifest_in_temp_dir`]).
 pub fn start_manifest(manifest: &str) -> (tempfile::TempDir, TestApp) {
     let (dir, spec) = manifest_in_temp_dir(manifest);
     (dir, TestApp::start(spec))
@@ -101,6 +105,7 @@ pub fn expect_startup_failure(body: &str) -> StartFailure {
     }
 }
 
+/// Asserts that a failed startup's output mentions `needle`.
 pub fn assert_mentions(failure: &StartFailure, needle: &str) {
     assert!(
         failure.stderr.contains(needle),

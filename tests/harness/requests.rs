@@ -30,14 +30,17 @@ impl TestApp {
         format!("{}{}", self.base_url, path)
     }
 
+    /// `GET path` with the default key.
     pub fn get(&self, path: &str) -> TestResponse {
         self.request("GET", path, &[], Vec::new())
     }
 
+    /// `POST path` with a body of `content_type`, with the default key.
     pub fn post(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> TestResponse {
         self.request("POST", path, &[("content-type", content_type)], body)
     }
 
+    /// `PUT path` with a body of `content_type`, with the default key.
     pub fn put(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> TestResponse {
         self.request("PUT", path, &[("content-type", content_type)], body)
     }
@@ -69,10 +72,12 @@ impl TestApp {
         self.request(method, path, &all, body.to_string())
     }
 
+    /// `POST path` with a JSON body, with the default key.
     pub fn post_json(&self, path: &str, body: &Value) -> TestResponse {
         self.send_json("POST", path, &[], body)
     }
 
+    /// `PUT path` with a JSON body, with the default key.
     pub fn put_json(&self, path: &str, body: &Value) -> TestResponse {
         self.send_json("PUT", path, &[], body)
     }

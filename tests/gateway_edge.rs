@@ -10,7 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration_tests::{
-    assert_error, eventually, now_millis, Credentials, TestApp, TestResponse, JSON,
+    assert_error, eventually, eventually_contains, main_app_spec, now_millis, Credentials, TestApp,
+    TestResponse, JSON, TEST_ADMIN_TOKEN,
 };
 use serde_json::{json, Value};
 
@@ -181,6 +182,26 @@ fn each_key_has_its_own_window() {
     // Another key's window is its own: its first request passes.
     let response = app.get_as(Credentials::Key(&other), "/support/tickets");
     assert_eq!(response.status, 200, "{}", response.text());
+}
+
+#[test]
+fn a_rate_window_out_of_range_is_a_misconfigured_gateway() {
+    let mut spec = main_app_spec(&["--variable", "rate_limit_window_seconds=0"]);
+    // No harness key: making one needs the gateway's settings, which this app cannot load.
+    spec.admin_token = None;
+    spec.env.push((
+        "SPIN_VARIABLE_ADMIN_TOKEN".to_owned(),
+        TEST_ADMIN_TOKEN.to_owned(),
+    ));
+    let app = TestApp::start(spec);
+    let response = app.get_as(Credentials::None, "/visits/324");
+    assert_error(&response, 500, &["gateway misconfigured"]);
+    // The detail is the operator's: logged, not sent.
+    assert!(!response.text().contains("rate_limit_window_seconds"));
+    eventually_contains(
+        || app.stderr(),
+        "rate_limit_window_seconds: \"0\" is not 1 to 3600",
+    );
 }
 
 // ---------------------------------------------------------------------------

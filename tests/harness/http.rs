@@ -24,10 +24,7 @@ pub struct TestResponse {
 impl TestResponse {
     /// The first value of a header (name case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 
     /// The body as text (lossy UTF-8).
@@ -45,6 +42,14 @@ impl TestResponse {
             )
         })
     }
+}
+
+/// The first value of header `name` (case-insensitive) in `headers`.
+pub(crate) fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 pub(crate) fn new_agent(timeout: Duration) -> ureq::Agent {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::http::{read_chunked, REQUEST_TIMEOUT};
+use crate::http::{header_value, read_chunked, REQUEST_TIMEOUT};
 
 /// A request received by an [`UpstreamServer`].
 #[derive(Clone, Debug)]
@@ -22,11 +22,9 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The first value of a header (name case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 }
 
@@ -36,13 +34,13 @@ impl RecordedRequest {
 pub struct UpstreamServer {
     pub port: u16,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
+    _accepting: AcceptLoop,
 }
 
 impl UpstreamServer {
     pub const BODY: &'static str = "hello from upstream";
 
+    /// A server that answers every request with `200`.
     pub fn start() -> UpstreamServer {
         UpstreamServer::with_statuses(&[])
     }
@@ -50,35 +48,23 @@ impl UpstreamServer {
     /// A server that answers its first requests with `statuses`, in order
     /// (e.g. `[500, 500, 503]` for a subscriber that fails three times), then `200`.
     pub fn with_statuses(statuses: &[u16]) -> UpstreamServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream server");
-        let port = listener.local_addr().expect("upstream address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         // Statuses still to answer, in order; `200` once empty.
         let script = Arc::new(Mutex::new(
             statuses.iter().copied().collect::<VecDeque<u16>>(),
         ));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
+        let accepting = {
             let requests = Arc::clone(&requests);
-            let script = Arc::clone(&script);
-            let stop = Arc::clone(&stop);
-            thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let requests = Arc::clone(&requests);
-                    let script = Arc::clone(&script);
-                    thread::spawn(move || serve_upstream_connection(stream, &requests, &script));
-                }
+            AcceptLoop::start("upstream server", move |stream| {
+                let requests = Arc::clone(&requests);
+                let script = Arc::clone(&script);
+                thread::spawn(move || serve_upstream_connection(stream, &requests, &script));
             })
         };
         UpstreamServer {
-            port,
+            port: accepting.port,
             requests,
-            stop,
-            thread: Some(thread),
+            _accepting: accepting,
         }
     }
 
@@ -96,44 +82,54 @@ impl UpstreamServer {
     }
 }
 
-impl Drop for UpstreamServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// A loopback server that accepts connections and never answers on them: a dependency that
 /// hangs (a Redis behind a dead network, say). Stops when dropped.
 pub struct SilentServer {
     pub port: u16,
+    _accepting: AcceptLoop,
+}
+
+impl SilentServer {
+    /// Starts accepting on a free loopback port.
+    pub fn start() -> SilentServer {
+        // Held open, unread, until the server stops.
+        let mut held = Vec::new();
+        let accepting = AcceptLoop::start("silent server", move |stream| held.push(stream));
+        SilentServer {
+            port: accepting.port,
+            _accepting: accepting,
+        }
+    }
+}
+
+/// A loopback listener on a free port whose connections go to a handler on the listener's own
+/// thread, until it is dropped.
+struct AcceptLoop {
+    port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
-impl SilentServer {
-    pub fn start() -> SilentServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind silent server");
-        let port = listener.local_addr().expect("silent server address").port();
+impl AcceptLoop {
+    fn start(what: &str, mut handle: impl FnMut(TcpStream) + Send + 'static) -> AcceptLoop {
+        let listener =
+            TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind {what}: {e}"));
+        let port = listener.local_addr().expect("listener address").port();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = Arc::clone(&stop);
             thread::spawn(move || {
-                // Held open, unread, until the server stops.
-                let mut held = Vec::new();
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    held.extend(stream.ok());
+                    if let Ok(stream) = stream {
+                        handle(stream);
+                    }
                 }
             })
         };
-        SilentServer {
+        AcceptLoop {
             port,
             stop,
             thread: Some(thread),
@@ -141,7 +137,7 @@ impl SilentServer {
     }
 }
 
-impl Drop for SilentServer {
+impl Drop for AcceptLoop {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
@@ -186,12 +182,7 @@ fn serve_upstream_connection(
                 headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             }
         }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v): &(String, String)| v.clone())
-        };
+        let header = |name: &str| header_value(&headers, name).map(str::to_owned);
         let body = if header("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
             read_chunked(&mut reader)
         } else {

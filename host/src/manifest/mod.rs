@@ -4,6 +4,9 @@
 //! name the field. Validation that Spin does at trigger start (routes, labels,
 //! variables) happens in `App::load` so the host fails before serving.
 
+pub mod route_syntax;
+pub mod template;
+
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -293,7 +296,7 @@ impl App {
     fn check_component_variables(&self) -> Result<()> {
         for component in self.triggered_components() {
             for (key, template) in &component.variables {
-                let parsed = crate::variables::Template::parse(template).with_context(|| {
+                let parsed = template::Template::parse(template).with_context(|| {
                     format!(
                         "component `{}` variable `{key}`: invalid variable template",
                         component.id
@@ -392,7 +395,7 @@ impl HttpTrigger {
         let route = match entry.remove("route") {
             None => bail!("missing field `route`"),
             Some(toml::Value::String(route)) => {
-                crate::routes::check_route_syntax(&route)
+                route_syntax::check_route_syntax(&route)
                     .with_context(|| format!("invalid route `{route}`"))?;
                 RouteDecl::Public(route)
             }

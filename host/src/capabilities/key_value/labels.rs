@@ -1,0 +1,82 @@
+//! Label resolution: which backend serves each store label a component
+//! declares (runtime config, else the default store), opened once at startup
+//! and shared by every component declaring the label.
+
+use super::backend::{open_backend, KeyValueBackend};
+use super::config::KeyValueConfig;
+use super::metrics::KeyValueOps;
+use crate::metrics::Metrics;
+use anyhow::Result;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The capability's app-level state: every declared label's backend.
+pub struct KeyValueApp {
+    backends: HashMap<String, Arc<dyn KeyValueBackend>>,
+}
+
+impl KeyValueApp {
+    /// Opens a backend for every label any component declares, as
+    /// `(component, label)`, failing like Spin for labels that are not defined.
+    pub fn open(
+        declared: impl IntoIterator<Item = (String, String)>,
+        configured: &BTreeMap<String, KeyValueConfig>,
+        state_dir: Option<&Path>,
+    ) -> Result<KeyValueApp> {
+        let mut backends: HashMap<String, Arc<dyn KeyValueBackend>> = HashMap::new();
+        for (component, label) in declared {
+            if backends.contains_key(&label) {
+                continue;
+            }
+            let config = match configured.get(&label) {
+                Some(config) => config.clone(),
+                None if label == "default" => KeyValueConfig::default_store(state_dir),
+                None => anyhow::bail!(
+                    "unknown key_value_stores label {label:?} for component {component:?}: define it in the runtime config as [key_value_store.{label}]"
+                ),
+            };
+            backends.insert(label.clone(), open_backend(&label, &config)?);
+        }
+        Ok(KeyValueApp { backends })
+    }
+
+    /// The stores one component declares, with its operation counters.
+    pub fn for_component(
+        &self,
+        component: &str,
+        labels: &[String],
+        metrics: &Metrics,
+    ) -> KeyValueComponent {
+        let stores = labels
+            .iter()
+            .map(|label| {
+                let store = DeclaredStore {
+                    backend: self.backends[label].clone(),
+                    ops: Arc::new(KeyValueOps::new(metrics, component, label)),
+                };
+                (label.clone(), store)
+            })
+            .collect();
+        KeyValueComponent { stores }
+    }
+}
+
+/// The capability's per-component state. Only the labels the component
+/// declares are here: others are `access-denied`.
+pub struct KeyValueComponent {
+    pub(super) stores: HashMap<String, DeclaredStore>,
+}
+
+/// A store as one component sees it: the backend (shared by every component
+/// declaring the label) and this component's operation counters.
+#[derive(Clone)]
+pub(super) struct DeclaredStore {
+    pub(super) backend: Arc<dyn KeyValueBackend>,
+    pub(super) ops: Arc<KeyValueOps>,
+}
+
+/// The guest's handle to an opened store.
+pub struct KeyValueHandle {
+    pub(super) store: DeclaredStore,
+}

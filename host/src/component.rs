@@ -1,7 +1,7 @@
 //! A component ready to serve: compiled, pre-instantiated, with its share of
 //! every capability and its metrics. Shared by all its requests.
 
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use crate::capability_set::ComponentCapabilities;
 use crate::engine;
 use crate::instance::InstanceState;

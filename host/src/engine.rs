@@ -1,7 +1,7 @@
 //! The wasmtime engine: configured once (pooling allocator, epoch deadlines),
 //! components compiled once per content hash and cached on disk.
 
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use crate::instance::InstanceState;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};

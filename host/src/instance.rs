@@ -4,9 +4,10 @@
 
 use crate::capabilities::key_value::{self, KeyValueView};
 use crate::capabilities::outbound_http::{self, OutboundInstance, ServiceChain};
+use crate::capabilities::provides::Interface;
 use crate::capabilities::sqlite::{self, SqliteInstance, SqliteView};
 use crate::capabilities::variables::{self, VariablesView};
-use crate::capabilities::{wasi, Interface};
+use crate::capabilities::wasi;
 use crate::capability_set::ComponentCapabilities;
 use anyhow::Result;
 use std::sync::Arc;

@@ -6,29 +6,12 @@
 //! from what is linked.
 //!
 //! Capabilities know nothing of the instance they serve: `link` takes a
-//! getter from the instance state to the capability's view, and
-//! `crate::instance` composes them.
+//! getter from the instance state to the capability's view, and the
+//! instance state (`instance.rs`) composes them.
 
 pub mod key_value;
 pub mod outbound_http;
+pub mod provides;
 pub mod sqlite;
 pub mod variables;
 pub mod wasi;
-
-/// An interface a capability provides.
-#[derive(Debug, Clone, Copy)]
-pub enum Interface {
-    /// Exactly this versioned name.
-    Exact(&'static str),
-    /// A WASI package by prefix (`wasi:io/`), at any 0.2.x version.
-    Wasi(&'static str),
-}
-
-impl Interface {
-    pub fn matches(&self, import: &str) -> bool {
-        match self {
-            Interface::Exact(name) => *name == import,
-            Interface::Wasi(prefix) => import.starts_with(prefix) && import.contains("@0.2."),
-        }
-    }
-}

@@ -5,7 +5,7 @@ use super::backend::KeyValueBackend;
 use super::bindings::fermyon::spin::key_value::{self, Error as KvError};
 use super::labels::{KeyValueComponent, KeyValueHandle};
 use super::metrics::KeyValueOps;
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use prometheus_client::metrics::counter::Counter;
 use std::sync::Arc;

@@ -2,9 +2,11 @@
 //! declares (runtime config, else the default store), opened once at startup
 //! and shared by every component declaring the label.
 
-use super::backend::{open_backend, KeyValueBackend};
+use super::backend::KeyValueBackend;
 use super::config::KeyValueConfig;
 use super::metrics::KeyValueOps;
+use super::redis_backend::RedisBackend;
+use super::sqlite_backend::SqliteFileBackend;
 use crate::metrics::Metrics;
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +62,14 @@ impl KeyValueApp {
             .collect();
         KeyValueComponent { stores }
     }
+}
+
+/// Opens the backend a label is configured with.
+fn open_backend(label: &str, config: &KeyValueConfig) -> Result<Arc<dyn KeyValueBackend>> {
+    Ok(match config {
+        KeyValueConfig::Spin { path } => Arc::new(SqliteFileBackend::open(label, path.as_deref())?),
+        KeyValueConfig::Redis { url } => Arc::new(RedisBackend::new(url)?),
+    })
 }
 
 /// The capability's per-component state. Only the labels the component

@@ -2,8 +2,7 @@
 //! chaining to `http://<component>.spin.internal` (dispatched in-process) and
 //! self requests (sent to this host's own listener).
 
-use super::allowed_hosts::default_port;
-use super::OutboundComponent;
+use super::allowed_hosts::{default_port, OutboundRules};
 use http::uri::Authority;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +20,12 @@ pub trait ServiceChain: Send + Sync {
         target: String,
         request: http::Request<WasiBody>,
     ) -> ResponseFuture;
+}
+
+/// The capability's per-component state.
+pub struct OutboundComponent {
+    pub(super) id: String,
+    pub(super) rules: OutboundRules,
 }
 
 /// Per-instance hooks: the allow check, chaining and self requests.

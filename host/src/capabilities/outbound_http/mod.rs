@@ -10,9 +10,9 @@ mod allowed_hosts;
 mod hooks;
 
 pub use allowed_hosts::OutboundRules;
-pub use hooks::{ResponseFuture, ServiceChain};
+pub use hooks::{OutboundComponent, ResponseFuture, ServiceChain};
 
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
@@ -40,12 +40,6 @@ impl OutboundApp {
             rules,
         }))
     }
-}
-
-/// The capability's per-component state.
-pub struct OutboundComponent {
-    id: String,
-    rules: OutboundRules,
 }
 
 /// The capability's per-instance state: wasi-http's context and the hook.

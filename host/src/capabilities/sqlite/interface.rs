@@ -6,7 +6,7 @@ use super::connection::SqliteHandle;
 use super::execute::{run_on, Failure};
 use super::labels::SqliteComponent;
 use super::lock::Waiting;
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};

@@ -3,7 +3,7 @@
 
 use super::bindings::fermyon::spin::variables::{self, Error as VarError};
 use super::resolver::VariableResolver;
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};

@@ -4,7 +4,7 @@
 
 pub mod guest_output;
 
-use crate::capabilities::Interface;
+use crate::capabilities::provides::Interface;
 use crate::manifest::ComponentDecl;
 use anyhow::Result;
 use guest_output::GuestOutput;

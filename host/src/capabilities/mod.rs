@@ -9,6 +9,7 @@
 //! getter from the instance state to the capability's view, and the
 //! instance state (`instance.rs`) composes them.
 
+mod by_label;
 pub mod key_value;
 pub mod outbound_http;
 pub mod provides;

@@ -14,9 +14,6 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 /// Largest value (or key listing) a read returns, as in Spin.
 pub const MAX_READ_BYTES: usize = 128 * 1024 * 1024;
 
-/// What the capability provides once linked.
-pub const PROVIDES: &[Interface] = &[Interface::Exact("fermyon:spin/key-value@2.0.0")];
-
 /// What the interface works on: the component's stores and the instance's
 /// resource table (the capability has no other per-instance state).
 pub struct KeyValueView<'a> {
@@ -24,19 +21,18 @@ pub struct KeyValueView<'a> {
     pub table: &'a mut ResourceTable,
 }
 
-struct KeyValueData;
-
-impl HasData for KeyValueData {
+impl HasData for KeyValueView<'static> {
     type Data<'a> = KeyValueView<'a>;
 }
 
-/// Adds the interface to `linker`, serving it on the view `get` returns.
+/// Adds the interface to `linker`, served on the view `get` returns.
 pub fn link<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> KeyValueView<'_>,
 ) -> Result<&'static [Interface]> {
-    key_value::add_to_linker::<T, KeyValueData>(linker, get).map_err(anyhow::Error::from)?;
-    Ok(PROVIDES)
+    key_value::add_to_linker::<T, KeyValueView<'static>>(linker, get)
+        .map_err(anyhow::Error::from)?;
+    Ok(&[Interface::Exact("fermyon:spin/key-value@2.0.0")])
 }
 
 fn too_large() -> KvError {

@@ -7,6 +7,7 @@ use super::config::KeyValueConfig;
 use super::metrics::KeyValueOps;
 use super::redis_backend::RedisBackend;
 use super::sqlite_backend::SqliteFileBackend;
+use crate::capabilities::by_label::ByLabel;
 use crate::metrics::Metrics;
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 /// The capability's app-level state: every declared label's backend.
 pub struct KeyValueApp {
-    backends: HashMap<String, Arc<dyn KeyValueBackend>>,
+    backends: ByLabel<dyn KeyValueBackend>,
 }
 
 impl KeyValueApp {
@@ -26,20 +27,17 @@ impl KeyValueApp {
         configured: &BTreeMap<String, KeyValueConfig>,
         state_dir: Option<&Path>,
     ) -> Result<KeyValueApp> {
-        let mut backends: HashMap<String, Arc<dyn KeyValueBackend>> = HashMap::new();
-        for (component, label) in declared {
-            if backends.contains_key(&label) {
-                continue;
-            }
-            let config = match configured.get(&label) {
-                Some(config) => config.clone(),
-                None if label == "default" => KeyValueConfig::default_store(state_dir),
-                None => anyhow::bail!(
+        let backends = ByLabel::open(
+            declared,
+            configured,
+            KeyValueConfig::default_store(state_dir),
+            |component, label| {
+                anyhow::bail!(
                     "unknown key_value_stores label {label:?} for component {component:?}: define it in the runtime config as [key_value_store.{label}]"
-                ),
-            };
-            backends.insert(label.clone(), open_backend(&label, &config)?);
-        }
+                )
+            },
+            open_backend,
+        )?;
         Ok(KeyValueApp { backends })
     }
 
@@ -50,16 +48,12 @@ impl KeyValueApp {
         labels: &[String],
         metrics: &Metrics,
     ) -> KeyValueComponent {
-        let stores = labels
-            .iter()
-            .map(|label| {
-                let store = DeclaredStore {
-                    backend: self.backends[label].clone(),
-                    ops: Arc::new(KeyValueOps::new(metrics, component, label)),
-                };
-                (label.clone(), store)
-            })
-            .collect();
+        let stores = self
+            .backends
+            .for_component(labels, |label, backend| DeclaredStore {
+                backend,
+                ops: Arc::new(KeyValueOps::new(metrics, component, label)),
+            });
         KeyValueComponent { stores }
     }
 }

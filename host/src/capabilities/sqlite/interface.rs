@@ -14,9 +14,6 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 /// Connections one instance may hold open at once, as in Spin.
 const MAX_CONNECTIONS_PER_INSTANCE: usize = 256;
 
-/// What the capability provides once linked.
-pub const PROVIDES: &[Interface] = &[Interface::Exact("fermyon:spin/sqlite@2.0.0")];
-
 /// The capability's per-instance state.
 #[derive(Default)]
 pub struct SqliteInstance {
@@ -31,19 +28,17 @@ pub struct SqliteView<'a> {
     pub table: &'a mut ResourceTable,
 }
 
-struct SqliteData;
-
-impl HasData for SqliteData {
+impl HasData for SqliteView<'static> {
     type Data<'a> = SqliteView<'a>;
 }
 
-/// Adds the interface to `linker`, serving it on the view `get` returns.
+/// Adds the interface to `linker`, served on the view `get` returns.
 pub fn link<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> SqliteView<'_>,
 ) -> Result<&'static [Interface]> {
-    sqlite::add_to_linker::<T, SqliteData>(linker, get).map_err(anyhow::Error::from)?;
-    Ok(PROVIDES)
+    sqlite::add_to_linker::<T, SqliteView<'static>>(linker, get).map_err(anyhow::Error::from)?;
+    Ok(&[Interface::Exact("fermyon:spin/sqlite@2.0.0")])
 }
 
 impl sqlite::Host for SqliteView<'_> {}

@@ -5,6 +5,7 @@
 use super::config::SqliteConfig;
 use super::metrics::SqliteOps;
 use super::pool::SqliteDatabase;
+use crate::capabilities::by_label::ByLabel;
 use crate::metrics::Metrics;
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, HashMap};
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 /// The capability's app-level state: every declared label's database.
 pub struct SqliteApp {
-    databases: HashMap<String, Arc<SqliteDatabase>>,
+    databases: ByLabel<SqliteDatabase>,
 }
 
 impl SqliteApp {
@@ -25,24 +26,21 @@ impl SqliteApp {
         configured: &BTreeMap<String, SqliteConfig>,
         state_dir: Option<&Path>,
     ) -> Result<SqliteApp> {
-        let mut databases = HashMap::new();
         let mut undefined = Vec::new();
-        for (component, label) in declared {
-            if databases.contains_key(&label) {
-                continue;
-            }
-            let config = match configured.get(&label) {
-                Some(config) => config.clone(),
-                None if label == "default" => SqliteConfig::default_database(state_dir),
-                None => {
-                    undefined.push(format!("- Component {component} uses database '{label}'"));
-                    continue;
-                }
-            };
-            let database = SqliteDatabase::new(&config)
-                .with_context(|| format!("SQLite database '{label}'"))?;
-            databases.insert(label, Arc::new(database));
-        }
+        let databases = ByLabel::open(
+            declared,
+            configured,
+            SqliteConfig::default_database(state_dir),
+            |component, label| {
+                undefined.push(format!("- Component {component} uses database '{label}'"));
+                Ok(())
+            },
+            |label, config| {
+                let database = SqliteDatabase::new(config)
+                    .with_context(|| format!("SQLite database '{label}'"))?;
+                Ok(Arc::new(database))
+            },
+        )?;
         if !undefined.is_empty() {
             anyhow::bail!(
                 "One or more components use SQLite databases which are not defined.\n\
@@ -61,16 +59,12 @@ impl SqliteApp {
         labels: &[String],
         metrics: &Metrics,
     ) -> SqliteComponent {
-        let databases = labels
-            .iter()
-            .map(|label| {
-                let declared = DeclaredDatabase {
-                    database: self.databases[label].clone(),
-                    ops: Arc::new(SqliteOps::new(metrics, component, label)),
-                };
-                (label.clone(), declared)
-            })
-            .collect();
+        let databases = self
+            .databases
+            .for_component(labels, |label, database| DeclaredDatabase {
+                database,
+                ops: Arc::new(SqliteOps::new(metrics, component, label)),
+            });
         SqliteComponent { databases }
     }
 }

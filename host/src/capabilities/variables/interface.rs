@@ -8,9 +8,6 @@ use anyhow::Result;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 
-/// What the capability provides once linked.
-pub const PROVIDES: &[Interface] = &[Interface::Exact("fermyon:spin/variables@2.0.0")];
-
 /// The capability's per-component state: the app's resolver and whose
 /// templates `get` renders. Variables keep no per-instance state.
 pub struct VariablesComponent {
@@ -32,19 +29,18 @@ pub struct VariablesView<'a> {
     pub component: &'a VariablesComponent,
 }
 
-struct VariablesData;
-
-impl HasData for VariablesData {
+impl HasData for VariablesView<'static> {
     type Data<'a> = VariablesView<'a>;
 }
 
-/// Adds the interface to `linker`, serving it on the view `get` returns.
+/// Adds the interface to `linker`, served on the view `get` returns.
 pub fn link<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> VariablesView<'_>,
 ) -> Result<&'static [Interface]> {
-    variables::add_to_linker::<T, VariablesData>(linker, get).map_err(anyhow::Error::from)?;
-    Ok(PROVIDES)
+    variables::add_to_linker::<T, VariablesView<'static>>(linker, get)
+        .map_err(anyhow::Error::from)?;
+    Ok(&[Interface::Exact("fermyon:spin/variables@2.0.0")])
 }
 
 impl variables::Host for VariablesView<'_> {

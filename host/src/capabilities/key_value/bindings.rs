@@ -5,6 +5,6 @@ wasmtime::component::bindgen!({
     world: "key-value-capability",
     imports: { default: async | trappable },
     with: {
-        "fermyon:spin/key-value.store": super::labels::KeyValueHandle,
+        "fermyon:spin/key-value.store": super::store::KeyValueHandle,
     },
 });

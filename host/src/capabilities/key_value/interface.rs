@@ -3,8 +3,8 @@
 
 use super::backend::KeyValueBackend;
 use super::bindings::fermyon::spin::key_value::{self, Error as KvError};
-use super::labels::{KeyValueComponent, KeyValueHandle};
 use super::metrics::KeyValueOps;
+use super::store::{KeyValueComponent, KeyValueHandle};
 use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use prometheus_client::metrics::counter::Counter;

@@ -7,10 +7,11 @@ use super::config::KeyValueConfig;
 use super::metrics::KeyValueOps;
 use super::redis_backend::RedisBackend;
 use super::sqlite_backend::SqliteFileBackend;
+use super::store::{DeclaredStore, KeyValueComponent};
 use crate::capabilities::by_label::ByLabel;
 use crate::metrics::Metrics;
 use anyhow::Result;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -64,23 +65,4 @@ fn open_backend(label: &str, config: &KeyValueConfig) -> Result<Arc<dyn KeyValue
         KeyValueConfig::Spin { path } => Arc::new(SqliteFileBackend::open(label, path.as_deref())?),
         KeyValueConfig::Redis { url } => Arc::new(RedisBackend::new(url)?),
     })
-}
-
-/// The capability's per-component state. Only the labels the component
-/// declares are here: others are `access-denied`.
-pub struct KeyValueComponent {
-    pub(super) stores: HashMap<String, DeclaredStore>,
-}
-
-/// A store as one component sees it: the backend (shared by every component
-/// declaring the label) and this component's operation counters.
-#[derive(Clone)]
-pub(super) struct DeclaredStore {
-    pub(super) backend: Arc<dyn KeyValueBackend>,
-    pub(super) ops: Arc<KeyValueOps>,
-}
-
-/// The guest's handle to an opened store.
-pub struct KeyValueHandle {
-    pub(super) store: DeclaredStore,
 }

@@ -4,19 +4,22 @@
 //!
 //! - `config`: its part of the runtime config;
 //! - `labels`: app-level state, the backend behind each declared label;
+//! - `store`: a component's stores and the guest's handle;
 //! - `backend`, `sqlite_backend`, `redis_backend`: what serves a store;
 //! - `interface`: the guest interface and `link`;
 //! - `metrics`: its operation counters.
 
 mod backend;
 mod bindings;
-pub mod config;
+mod config;
 mod interface;
 mod labels;
 mod metrics;
 mod redis_backend;
 mod sqlite_backend;
+mod store;
 
 pub use config::KeyValueConfig;
 pub use interface::{link, KeyValueView};
-pub use labels::{KeyValueApp, KeyValueComponent};
+pub use labels::KeyValueApp;
+pub use store::KeyValueComponent;

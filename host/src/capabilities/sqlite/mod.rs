@@ -9,7 +9,7 @@
 //! - `metrics`: its operation counters.
 
 mod bindings;
-pub mod config;
+mod config;
 mod connection;
 mod execute;
 mod interface;

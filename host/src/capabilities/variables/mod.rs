@@ -6,7 +6,7 @@
 //! - `interface`: per-component state, the guest interface and `link`.
 
 mod bindings;
-pub mod config;
+mod config;
 mod interface;
 mod resolver;
 

@@ -292,13 +292,13 @@ fn print_storage_lines(app: &manifest::App, state_dir: Option<&Path>) {
     if uses(|c| &c.sqlite_databases) {
         eprintln!(
             "Storing default SQLite data to {}.",
-            location("sqlite_db.db", "database")
+            location(capabilities::sqlite::DEFAULT_DATABASE_FILE, "database")
         );
     }
     if uses(|c| &c.key_value_stores) {
         eprintln!(
             "Storing default key-value data to {}.",
-            location("sqlite_key_value.db", "store")
+            location(capabilities::key_value::DEFAULT_STORE_FILE, "store")
         );
     }
 }

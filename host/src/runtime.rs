@@ -213,7 +213,7 @@ impl AppRuntime {
                 Ok(Ok(Ok(()))) => GuestEnding::NoResponse,
                 Ok(Ok(Err(trap))) => GuestEnding::Trapped(trap),
                 Ok(Err(_)) => GuestEnding::DeadlineExceeded,
-                Err(_) => GuestEnding::Panicked,
+                Err(panic) => GuestEnding::Panicked(panic_message(panic.as_ref())),
             };
             if !matches!(ending, GuestEnding::Returned) {
                 guest.metrics.traps.inc();
@@ -236,7 +236,9 @@ impl AppRuntime {
                 }
                 Ok(GuestEnding::Trapped(trap)) => Err(anyhow::Error::from(trap)),
                 Ok(GuestEnding::DeadlineExceeded) => Err(deadline_exceeded()),
-                Ok(GuestEnding::Panicked) => anyhow::bail!("guest task failed: panicked"),
+                Ok(GuestEnding::Panicked(message)) => {
+                    anyhow::bail!("guest task failed: panicked with message {message:?}")
+                }
                 Err(join) => anyhow::bail!("guest task failed: {join}"),
             },
             Err(_) => Err(deadline_exceeded()),
@@ -296,7 +298,15 @@ enum GuestEnding {
     NoResponse,
     Trapped(wasmtime::Error),
     DeadlineExceeded,
-    Panicked,
+    /// A host function panicked (the panic is caught so it is counted here).
+    Panicked(String),
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match panic.downcast_ref::<&str>() {
+        Some(message) => message.to_string(),
+        None => panic.downcast_ref::<String>().cloned().unwrap_or_default(),
+    }
 }
 
 impl ServiceChain for AppRuntime {

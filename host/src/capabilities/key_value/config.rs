@@ -6,6 +6,9 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+/// The default store's file in the state directory.
+pub const DEFAULT_STORE_FILE: &str = "sqlite_key_value.db";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyValueConfig {
     /// SQLite-backed store; `None` = in memory for the process lifetime.
@@ -21,7 +24,7 @@ impl KeyValueConfig {
     /// The `default` store when runtime config does not redefine it.
     pub fn default_store(state_dir: Option<&Path>) -> KeyValueConfig {
         KeyValueConfig::Spin {
-            path: state_dir.map(|d| d.join("sqlite_key_value.db")),
+            path: state_dir.map(|d| d.join(DEFAULT_STORE_FILE)),
         }
     }
 

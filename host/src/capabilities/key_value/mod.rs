@@ -19,7 +19,7 @@ mod redis_backend;
 mod sqlite_backend;
 mod store;
 
-pub use config::KeyValueConfig;
+pub use config::{KeyValueConfig, DEFAULT_STORE_FILE};
 pub use interface::{link, KeyValueView};
 pub use labels::KeyValueApp;
 pub use store::KeyValueComponent;

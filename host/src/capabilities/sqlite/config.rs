@@ -5,6 +5,9 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+/// The default database's file in the state directory.
+pub const DEFAULT_DATABASE_FILE: &str = "sqlite_db.db";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqliteConfig {
     /// A SQLite file; `None` = every `open` gets a fresh in-memory database.
@@ -18,7 +21,7 @@ impl SqliteConfig {
     /// The default database: `<state dir>/sqlite_db.db`, or in memory.
     pub fn default_database(state_dir: Option<&Path>) -> SqliteConfig {
         SqliteConfig::Spin {
-            path: state_dir.map(|d| d.join("sqlite_db.db")),
+            path: state_dir.map(|d| d.join(DEFAULT_DATABASE_FILE)),
             allow_attach_file: false,
         }
     }

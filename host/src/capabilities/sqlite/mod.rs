@@ -18,6 +18,6 @@ pub mod lock;
 mod metrics;
 mod pool;
 
-pub use config::SqliteConfig;
+pub use config::{SqliteConfig, DEFAULT_DATABASE_FILE};
 pub use interface::{link, SqliteInstance, SqliteView};
 pub use labels::{SqliteApp, SqliteComponent};

@@ -14,6 +14,7 @@ use wasmtime::component::Linker;
 use wasmtime::Engine;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+/// One triggered component, ready for requests.
 pub struct ComponentRuntime {
     pub id: String,
     pub pre: ProxyPre<InstanceState>,

@@ -18,6 +18,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Requests served at once; the pools below are sized from it.
 pub const MAX_CONCURRENT_INSTANCES: u32 = 1000;
 
+/// The engine every component is compiled and run with, and its epoch ticker.
 pub fn new_engine(max_instance_memory: Option<usize>) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);

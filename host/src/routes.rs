@@ -31,6 +31,7 @@ pub struct RouteMatch<'a> {
     pub params: Vec<(String, String)>,
 }
 
+/// The app's public routes, in Spin's matching order.
 pub struct Router {
     finder: routefinder::Router<usize>,
     entries: Vec<RouteEntry>,

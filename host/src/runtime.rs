@@ -47,6 +47,7 @@ pub struct StartOptions {
     pub limits: Limits,
 }
 
+/// The application as it serves: routes, components, metrics and limits.
 pub struct AppRuntime {
     pub name: String,
     pub version: String,

@@ -5,6 +5,7 @@ use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// Each declared label's shared store.
 pub struct ByLabel<T: ?Sized> {
     stores: HashMap<String, Arc<T>>,
 }

@@ -32,6 +32,7 @@ pub fn strip_wildcard(route: &str) -> Option<&str> {
         .or_else(|| route.strip_suffix("/*"))
 }
 
+/// The `routefinder` pattern of a normalized route (a wildcard becomes `/*`).
 pub fn routefinder_pattern(route: &str) -> String {
     match strip_wildcard(route) {
         Some(prefix) => format!("{prefix}/*"),

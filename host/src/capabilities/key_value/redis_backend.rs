@@ -7,6 +7,7 @@ use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use tokio::sync::OnceCell;
 
+/// One label's store on a Redis server.
 pub struct RedisBackend {
     client: redis::Client,
     connection: OnceCell<MultiplexedConnection>,

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// One label's store in a SQLite file shared with other labels.
 pub struct SqliteFileBackend {
     label: String,
     connection: Arc<Mutex<Connection>>,

@@ -37,6 +37,7 @@ enum PortPattern {
     Range(u16, u16),
 }
 
+/// The port a scheme implies when an entry or a URL names none.
 pub fn default_port(scheme: &str) -> Option<u16> {
     Some(match scheme {
         "http" => 80,

@@ -7,6 +7,7 @@ use super::pool::SqliteDatabase;
 use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
 
+/// What a guest's `connection` resource is on the host side.
 pub struct SqliteHandle {
     pub(super) database: Arc<SqliteDatabase>,
     pub(super) ops: Arc<SqliteOps>,

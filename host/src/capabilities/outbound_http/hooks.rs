@@ -30,8 +30,8 @@ pub struct OutboundComponent {
 
 /// Per-instance hooks: the allow check, chaining and self requests.
 pub struct OutboundHooks {
-    pub chain: Arc<dyn ServiceChain>,
-    pub component: Arc<OutboundComponent>,
+    pub(super) chain: Arc<dyn ServiceChain>,
+    pub(super) component: Arc<OutboundComponent>,
 }
 
 /// What wasi-http's hook returns: the response, and a future for the rest

@@ -9,7 +9,7 @@
 mod allowed_hosts;
 mod hooks;
 
-pub use allowed_hosts::OutboundRules;
+use allowed_hosts::OutboundRules;
 pub use hooks::{OutboundComponent, ResponseFuture, ServiceChain};
 
 use crate::capabilities::provides::Interface;
@@ -17,9 +17,6 @@ use anyhow::Result;
 use std::sync::Arc;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-
-/// What the capability provides once linked (any 0.2.x version).
-pub const PROVIDES: &[Interface] = &[Interface::Wasi("wasi:http/")];
 
 /// The capability's app-level state: the ids `*.spin.internal` expands to.
 pub struct OutboundApp {
@@ -69,8 +66,8 @@ impl OutboundInstance {
     }
 }
 
-/// Adds `wasi:http` to `linker`.
+/// Adds `wasi:http` (any 0.2.x version) to `linker`.
 pub fn link<T: WasiHttpView + 'static>(linker: &mut Linker<T>) -> Result<&'static [Interface]> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker).map_err(anyhow::Error::from)?;
-    Ok(PROVIDES)
+    Ok(&[Interface::Wasi("wasi:http/")])
 }

@@ -13,7 +13,7 @@ use wasmtime::component::Linker;
 use wasmtime_wasi::{WasiCtx, WasiView};
 
 /// What the capability provides once linked (any 0.2.x version).
-pub const PROVIDES: &[Interface] = &[
+const PROVIDES: &[Interface] = &[
     Interface::Wasi("wasi:io/"),
     Interface::Wasi("wasi:clocks/"),
     Interface::Wasi("wasi:random/"),

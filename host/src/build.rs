@@ -5,6 +5,7 @@ use crate::manifest::App;
 use anyhow::{bail, Context, Result};
 use std::process::Command;
 
+/// Runs the build command of each component (or of those in `only`).
 pub fn build(app: &App, only: &[String]) -> Result<()> {
     let with_build: Vec<_> = app
         .components

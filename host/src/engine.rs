@@ -1,6 +1,7 @@
 //! The wasmtime engine: configured once (pooling allocator, epoch deadlines),
 //! components compiled once per content hash and cached on disk.
 
+use crate::capabilities::provides::Interface;
 use crate::instance::InstanceState;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -8,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceType};
+use wasmtime::component::{Component, Linker, ResourceType};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch ticks; deadlines are checked at this granularity.
@@ -17,6 +18,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Requests served at once; the pools below are sized from it.
 pub const MAX_CONCURRENT_INSTANCES: u32 = 1000;
 
+/// The engine every component is compiled and run with, and its epoch ticker.
 pub fn new_engine(max_instance_memory: Option<usize>) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
@@ -48,19 +50,12 @@ pub fn new_engine(max_instance_memory: Option<usize>) -> Result<Engine> {
     Ok(engine)
 }
 
-/// The linker every component starts from: WASI, wasi-http and Spin's
-/// interfaces. Built once.
-pub fn base_linker(engine: &Engine) -> Result<Linker<InstanceState>> {
+/// The linker every component starts from, with every capability linked,
+/// and the interfaces they provide. Built once.
+pub fn base_linker(engine: &Engine) -> Result<(Linker<InstanceState>, Vec<Interface>)> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-        .map_err(anyhow::Error::from)?;
-    crate::bindings::Host_::add_to_linker::<InstanceState, HasSelf<InstanceState>>(
-        &mut linker,
-        |state| state,
-    )
-    .map_err(anyhow::Error::from)?;
-    Ok(linker)
+    let provided = InstanceState::link(&mut linker)?;
+    Ok((linker, provided))
 }
 
 /// Compiles `source`, or loads the artifact cached under `cache_dir` for the
@@ -135,22 +130,6 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("spin-host"))
 }
 
-/// Interfaces the base linker provides (any 0.2.x WASI version matches).
-const PROVIDED_INTERFACES: &[&str] = &[
-    "wasi:io/",
-    "wasi:clocks/",
-    "wasi:random/",
-    "wasi:cli/",
-    "wasi:filesystem/",
-    "wasi:sockets/",
-    "wasi:http/",
-];
-const PROVIDED_SPIN_INTERFACES: &[&str] = &[
-    "fermyon:spin/key-value@2.0.0",
-    "fermyon:spin/sqlite@2.0.0",
-    "fermyon:spin/variables@2.0.0",
-];
-
 /// Spin links every interface it knows, so an import is never missing there.
 /// Here, imports of interfaces this host lacks are defined as functions that
 /// trap when called. (wasmtime's own `define_unknown_imports_as_traps` would
@@ -159,10 +138,10 @@ pub fn stub_unknown_imports(
     linker: &mut Linker<InstanceState>,
     component: &Component,
     engine: &Engine,
+    provided: &[Interface],
 ) -> Result<()> {
     for (name, item) in component.component_type().imports(engine) {
-        let provided = PROVIDED_SPIN_INTERFACES.contains(&name)
-            || (PROVIDED_INTERFACES.iter().any(|p| name.starts_with(p)) && name.contains("@0.2."));
+        let provided = provided.iter().any(|interface| interface.matches(name));
         let ComponentItem::ComponentInstance(instance) = item.ty else {
             continue;
         };

@@ -1,65 +1,78 @@
-//! What one request's wasm instance owns: its WASI context, resource table,
-//! limits and the component's capabilities. Built fresh for every request.
+//! What one request's wasm instance owns: its resource table, limits and
+//! each capability's per-instance state, composed here and nowhere else.
+//! Built fresh for every request.
 
-use crate::guest_output::GuestOutput;
-use crate::key_value::KeyValueStore;
-use crate::metrics::ComponentMetrics;
-use crate::outbound::{OutboundHooks, OutboundRules};
-use crate::sqlite::SqliteStore;
-use crate::variables::VariableResolver;
-use std::collections::HashMap;
+use crate::capabilities::key_value::{self, KeyValueView};
+use crate::capabilities::outbound_http::{self, OutboundInstance, ServiceChain};
+use crate::capabilities::provides::Interface;
+use crate::capabilities::sqlite::{self, SqliteInstance, SqliteView};
+use crate::capabilities::variables::{self, VariablesView};
+use crate::capabilities::wasi;
+use crate::capability_set::ComponentCapabilities;
+use anyhow::Result;
 use std::sync::Arc;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-
-/// A component ready to serve: compiled, pre-instantiated, with the stores
-/// and hosts it may use. Shared by all its requests.
-pub struct ComponentRuntime {
-    pub id: String,
-    pub pre: ProxyPre<InstanceState>,
-    pub environment: Vec<(String, String)>,
-    pub stdout: GuestOutput,
-    pub stderr: GuestOutput,
-    /// Only the labels the component declares: others are `access-denied`.
-    pub key_value: HashMap<String, KeyValueStore>,
-    pub sqlite: HashMap<String, SqliteStore>,
-    pub variables: Arc<VariableResolver>,
-    pub outbound: Arc<OutboundRules>,
-    pub metrics: ComponentMetrics,
-}
+use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
 /// The `T` of each request's `Store<T>`.
 pub struct InstanceState {
-    pub component: Arc<ComponentRuntime>,
-    pub table: ResourceTable,
+    component: Arc<ComponentCapabilities>,
+    table: ResourceTable,
     pub limits: StoreLimits,
-    pub open_sqlite_connections: usize,
     wasi: WasiCtx,
-    http: WasiHttpCtx,
-    hooks: OutboundHooks,
+    http: OutboundInstance,
+    sqlite: SqliteInstance,
 }
 
 impl InstanceState {
     pub fn new(
-        component: Arc<ComponentRuntime>,
-        hooks: OutboundHooks,
+        component: Arc<ComponentCapabilities>,
+        chain: Arc<dyn ServiceChain>,
         limits: StoreLimits,
     ) -> InstanceState {
-        let mut wasi = WasiCtx::builder();
-        wasi.stdout(component.stdout.clone())
-            .stderr(component.stderr.clone())
-            .envs(&component.environment);
         InstanceState {
-            component,
+            wasi: component.wasi.new_instance(),
+            http: OutboundInstance::new(&component.outbound, chain),
+            sqlite: SqliteInstance::default(),
             table: ResourceTable::new(),
             limits,
-            open_sqlite_connections: 0,
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            hooks,
+            component,
+        }
+    }
+
+    /// Links every capability, each served on its view of this state.
+    /// Returns the interfaces they provide.
+    pub fn link(linker: &mut Linker<InstanceState>) -> Result<Vec<Interface>> {
+        let provided = [
+            wasi::link(linker)?,
+            outbound_http::link(linker)?,
+            key_value::link(linker, InstanceState::key_value)?,
+            sqlite::link(linker, InstanceState::sqlite)?,
+            variables::link(linker, InstanceState::variables)?,
+        ];
+        Ok(provided.concat())
+    }
+
+    fn key_value(&mut self) -> KeyValueView<'_> {
+        KeyValueView {
+            component: &self.component.key_value,
+            table: &mut self.table,
+        }
+    }
+
+    fn sqlite(&mut self) -> SqliteView<'_> {
+        SqliteView {
+            component: &self.component.sqlite,
+            instance: &mut self.sqlite,
+            table: &mut self.table,
+        }
+    }
+
+    fn variables(&mut self) -> VariablesView<'_> {
+        VariablesView {
+            component: &self.component.variables,
         }
     }
 }
@@ -75,10 +88,6 @@ impl WasiView for InstanceState {
 
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        self.http.view(&mut self.table)
     }
 }

@@ -4,22 +4,19 @@
 //! does and serves the HTTP trigger; `spin-host build` runs the build commands.
 
 mod authority;
-mod bindings;
 mod build;
+mod capabilities;
+mod capability_set;
+mod component;
 mod engine;
-mod guest_output;
 mod instance;
-mod key_value;
 mod manifest;
 mod metrics;
-mod outbound;
 mod routes;
 mod runtime;
 mod runtime_config;
 mod server;
 mod spin_headers;
-mod sqlite;
-mod variables;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -115,7 +112,7 @@ fn main() {
             .and_then(|path| manifest::App::load(&path))
             .and_then(|app| build::build(&app, &args.component_id)),
     };
-    guest_output::flush();
+    capabilities::wasi::guest_output::flush();
     if let Err(e) = result {
         eprintln!("Error: {e:#}");
         std::process::exit(1);
@@ -191,8 +188,14 @@ fn up(args: UpArgs) -> Result<()> {
 
     let options = runtime::StartOptions {
         app,
-        state_dir,
-        log_dir,
+        capabilities: capability_set::CapabilityOptions {
+            state_dir,
+            log_dir,
+            env_overrides: split_pairs(&args.env, "--env")?,
+            cli_variables: split_pairs(&args.variable, "--variable")?
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+        },
         cache_dir,
         listen_addr,
         limits: runtime::Limits {
@@ -203,10 +206,6 @@ fn up(args: UpArgs) -> Result<()> {
                 .or(Some(DEFAULT_MAX_INSTANCE_MEMORY)),
         },
         runtime_config,
-        env_overrides: split_pairs(&args.env, "--env")?,
-        cli_variables: split_pairs(&args.variable, "--variable")?
-            .into_iter()
-            .collect::<BTreeMap<_, _>>(),
     };
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -251,7 +250,7 @@ fn up(args: UpArgs) -> Result<()> {
         if let Some(metrics_server) = metrics_server {
             metrics_server.await??;
         }
-        guest_output::flush();
+        capabilities::wasi::guest_output::flush();
         eprintln!("Shutting down");
         Ok(())
     })
@@ -293,13 +292,13 @@ fn print_storage_lines(app: &manifest::App, state_dir: Option<&Path>) {
     if uses(|c| &c.sqlite_databases) {
         eprintln!(
             "Storing default SQLite data to {}.",
-            location("sqlite_db.db", "database")
+            location(capabilities::sqlite::DEFAULT_DATABASE_FILE, "database")
         );
     }
     if uses(|c| &c.key_value_stores) {
         eprintln!(
             "Storing default key-value data to {}.",
-            location("sqlite_key_value.db", "store")
+            location(capabilities::key_value::DEFAULT_STORE_FILE, "store")
         );
     }
 }

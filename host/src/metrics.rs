@@ -7,8 +7,9 @@
 //!
 //! The hot path never builds a label set: each component's counters and
 //! histograms, and each declared store's operation counters, are created once
-//! at startup and handed out as handles (`ComponentMetrics`, `KeyValueOps`,
-//! `SqliteOps`), which share their values with the registry.
+//! at startup and handed out as handles (`ComponentMetrics` here, each
+//! capability's operation counters there), which share their values with
+//! the registry.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -163,7 +164,9 @@ impl Metrics {
         }
     }
 
-    fn store_counter(
+    /// The counter of one store operation; capabilities build their
+    /// operation handles from it.
+    pub fn store_operations(
         &self,
         component: &str,
         store: &'static str,
@@ -176,28 +179,6 @@ impl Metrics {
             label: label.to_owned(),
             operation,
         })
-    }
-
-    /// The operation counters of one component's key-value store `label`.
-    pub fn key_value_ops(&self, component: &str, label: &str) -> KeyValueOps {
-        let op = |operation| self.store_counter(component, "key_value", label, operation);
-        KeyValueOps {
-            open: op("open"),
-            get: op("get"),
-            set: op("set"),
-            delete: op("delete"),
-            exists: op("exists"),
-            get_keys: op("get_keys"),
-        }
-    }
-
-    /// The operation counters of one component's SQLite database `label`.
-    pub fn sqlite_ops(&self, component: &str, label: &str) -> SqliteOps {
-        let op = |operation| self.store_counter(component, "sqlite", label, operation);
-        SqliteOps {
-            open: op("open"),
-            execute: op("execute"),
-        }
     }
 
     /// Everything, in the OpenMetrics text format ([`CONTENT_TYPE`]).
@@ -237,22 +218,6 @@ impl ComponentMetrics {
         };
         self.duration.observe(elapsed.as_secs_f64());
     }
-}
-
-/// Operation counters of one key-value store as one component uses it.
-pub struct KeyValueOps {
-    pub open: Counter,
-    pub get: Counter,
-    pub set: Counter,
-    pub delete: Counter,
-    pub exists: Counter,
-    pub get_keys: Counter,
-}
-
-/// Operation counters of one SQLite database as one component uses it.
-pub struct SqliteOps {
-    pub open: Counter,
-    pub execute: Counter,
 }
 
 #[cfg(test)]
@@ -298,11 +263,13 @@ mod tests {
         component.traps.inc();
         component.instantiation.observe(0.000_05);
         component.record_response(200, Duration::from_micros(150));
-        let kv = metrics.key_value_ops("svc", "default");
-        kv.open.inc();
-        kv.get_keys.inc();
-        let sql = metrics.sqlite_ops("svc", "db");
-        sql.execute.inc();
+        let kv = |operation| metrics.store_operations("svc", "key_value", "default", operation);
+        kv("open").inc();
+        kv("get_keys").inc();
+        kv("set");
+        metrics
+            .store_operations("svc", "sqlite", "db", "execute")
+            .inc();
         let text = metrics.encode();
         for expected in [
             "# TYPE spin_component_invocations counter\n",

@@ -2,28 +2,29 @@
 //! its capabilities, and the one path that runs a request through a fresh
 //! instance (used by inbound HTTP and by service chaining alike).
 
+use crate::capabilities::outbound_http::{ResponseFuture, ServiceChain};
+use crate::capability_set::{AppCapabilities, CapabilityOptions};
+use crate::component::{ComponentRuntime, Loader};
 use crate::engine;
-use crate::guest_output::GuestOutput;
-use crate::instance::{ComponentRuntime, InstanceState};
+use crate::instance::InstanceState;
 use crate::manifest::App;
 use crate::metrics::Metrics;
-use crate::outbound::{OutboundHooks, OutboundRules};
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
-use crate::variables::VariableResolver;
-use crate::{key_value, sqlite};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bytes::Bytes;
+use futures::FutureExt;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Body;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody, WasiHttpView};
 
@@ -39,18 +40,14 @@ pub struct Limits {
 pub struct StartOptions {
     pub app: App,
     pub runtime_config: RuntimeConfig,
-    pub state_dir: Option<PathBuf>,
-    /// Where guest stdout/stderr are logged per component; `None` = not logged.
-    pub log_dir: Option<PathBuf>,
+    /// Stores, log files, environment and variables given on the command line.
+    pub capabilities: CapabilityOptions,
     pub cache_dir: Option<PathBuf>,
     pub listen_addr: SocketAddr,
     pub limits: Limits,
-    /// `-e KEY=VALUE`: added to every component's environment.
-    pub env_overrides: Vec<(String, String)>,
-    /// `--variable name=value`.
-    pub cli_variables: BTreeMap<String, String>,
 }
 
+/// The application as it serves: routes, components, metrics and limits.
 pub struct AppRuntime {
     pub name: String,
     pub version: String,
@@ -73,13 +70,10 @@ impl AppRuntime {
         let StartOptions {
             app,
             runtime_config,
-            state_dir,
-            log_dir,
+            capabilities,
             cache_dir,
             listen_addr,
             limits,
-            env_overrides,
-            cli_variables,
         } = options;
         let (router, warnings) = Router::build(&app)?;
         let triggered: Vec<_> = app.triggered_components().cloned().collect();
@@ -92,95 +86,27 @@ impl AppRuntime {
                 );
             }
         }
-        let variables = Arc::new(VariableResolver::new(
-            &app,
-            &runtime_config.variable_providers,
-            cli_variables,
-        )?);
-        let state_dir = state_dir.as_deref();
-        let kv_stores = key_value::open_stores(
-            triggered
-                .iter()
-                .flat_map(|c| c.key_value_stores.iter().map(|l| (c.id.clone(), l.clone()))),
-            &runtime_config.key_value_stores,
-            state_dir,
-        )?;
-        let databases = sqlite::open_databases(
-            triggered
-                .iter()
-                .flat_map(|c| c.sqlite_databases.iter().map(|l| (c.id.clone(), l.clone()))),
-            &runtime_config.sqlite_databases,
-            state_dir,
-        )?;
+        let capabilities = AppCapabilities::open(&app, &triggered, &runtime_config, capabilities)?;
 
         let engine = engine::new_engine(limits.max_instance_memory)?;
-        let linker = engine::base_linker(&engine)?;
-        let all_ids: Vec<String> = app.components.keys().cloned().collect();
+        let (linker, provided) = engine::base_linker(&engine)?;
+        let loader = Loader {
+            engine: &engine,
+            linker: &linker,
+            provided: &provided,
+            cache_dir: cache_dir.as_deref(),
+        };
         let metrics = Arc::new(Metrics::new());
         let mut components = HashMap::new();
-        for decl in triggered {
-            let id = decl.id.clone();
-            let component = engine::load_component(&engine, &decl.source, cache_dir.as_deref())
-                .with_context(|| format!("Failed to load component `{id}`"))?;
-            // Spin links every interface it knows; imports this host lacks
-            // trap when called instead of failing instantiation.
-            let mut linker = linker.clone();
-            engine::stub_unknown_imports(&mut linker, &component, &engine)?;
-            let pre = linker
-                .instantiate_pre(&component)
-                .map_err(anyhow::Error::from)?;
-            let pre = ProxyPre::new(pre)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!("component `{id}` does not export wasi:http/incoming-handler")
-                })?;
-            let hosts = decl
-                .allowed_outbound_hosts
-                .iter()
-                .map(|h| variables.render_for_startup(h))
-                .collect::<Result<Vec<_>>>()
-                .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?;
-            let outbound = OutboundRules::parse(&hosts, &all_ids)
-                .with_context(|| format!("component `{id}`"))?;
-            let mut environment: Vec<(String, String)> = decl
-                .environment
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            environment.extend(env_overrides.iter().cloned());
+        for decl in &triggered {
+            let pre = loader.pre_instantiate(decl)?;
             let runtime = ComponentRuntime {
-                id: id.clone(),
+                id: decl.id.clone(),
                 pre,
-                environment,
-                stdout: GuestOutput::open(log_dir.as_deref(), &id, "stdout")?,
-                stderr: GuestOutput::open(log_dir.as_deref(), &id, "stderr")?,
-                key_value: decl
-                    .key_value_stores
-                    .iter()
-                    .map(|l| {
-                        let store = key_value::KeyValueStore {
-                            backend: kv_stores[l].clone(),
-                            ops: Arc::new(metrics.key_value_ops(&id, l)),
-                        };
-                        (l.clone(), store)
-                    })
-                    .collect(),
-                sqlite: decl
-                    .sqlite_databases
-                    .iter()
-                    .map(|l| {
-                        let store = sqlite::SqliteStore {
-                            database: databases[l].clone(),
-                            ops: Arc::new(metrics.sqlite_ops(&id, l)),
-                        };
-                        (l.clone(), store)
-                    })
-                    .collect(),
-                variables: variables.clone(),
-                outbound: Arc::new(outbound),
-                metrics: metrics.component(&id),
+                capabilities: Arc::new(capabilities.for_component(decl, &metrics)?),
+                metrics: metrics.component(&decl.id),
             };
-            components.insert(id, Arc::new(runtime));
+            components.insert(decl.id.clone(), Arc::new(runtime));
         }
         let descriptions = app
             .components
@@ -245,6 +171,9 @@ impl AppRuntime {
         let deadline = started + self.limits.request_timeout;
         let mut store = self.new_store(component, deadline);
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        // Whether the guest set its response (a value or an error code): a
+        // guest that returns without doing so has failed.
+        let responded = Arc::new(AtomicBool::new(false));
         let incoming = store
             .data_mut()
             .http()
@@ -253,16 +182,22 @@ impl AppRuntime {
         let outparam = store
             .data_mut()
             .http()
-            .new_response_outparam(sender)
+            .new_response_outparam_from_callback({
+                let responded = responded.clone();
+                move |response| {
+                    responded.store(true, Ordering::Release);
+                    let _ = sender.send(response);
+                }
+            })
             .map_err(anyhow::Error::from)?;
         let guest = component.clone();
 
         // The guest runs in its own task so it may keep streaming the body
         // after the response head is sent; the deadline bounds it either way.
-        // A trap or the deadline counts as a trap whenever it happens, before
-        // or after the response head.
+        // The task decides how the guest ended and counts a trap, once,
+        // whenever it happens, before or after the response head.
         let task = tokio::spawn(async move {
-            let outcome = tokio::time::timeout_at(deadline.into(), async {
+            let run = tokio::time::timeout_at(deadline.into(), async {
                 let instantiating = Instant::now();
                 let proxy = guest.pre.instantiate_async(&mut store).await?;
                 guest
@@ -273,36 +208,41 @@ impl AppRuntime {
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
                     .await
-            })
-            .await;
-            if !matches!(outcome, Ok(Ok(()))) {
+            });
+            let ending = match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(Ok(Ok(()))) if responded.load(Ordering::Acquire) => GuestEnding::Returned,
+                Ok(Ok(Ok(()))) => GuestEnding::NoResponse,
+                Ok(Ok(Err(trap))) => GuestEnding::Trapped(trap),
+                Ok(Err(_)) => GuestEnding::DeadlineExceeded,
+                Err(panic) => GuestEnding::Panicked(panic_message(panic.as_ref())),
+            };
+            if !matches!(ending, GuestEnding::Returned) {
                 guest.metrics.traps.inc();
             }
-            outcome
+            ending
         });
 
+        let deadline_exceeded = || {
+            anyhow::anyhow!(
+                "request deadline of {:?} exceeded",
+                self.limits.request_timeout
+            )
+        };
         match tokio::time::timeout_at(deadline.into(), receiver).await {
             Ok(Ok(Ok(response))) => Ok(response),
             Ok(Ok(Err(code))) => anyhow::bail!("guest answered with error code {code:?}"),
             Ok(Err(_)) => match task.await {
-                Ok(Ok(Ok(()))) => {
-                    component.metrics.traps.inc();
+                Ok(GuestEnding::Returned | GuestEnding::NoResponse) => {
                     anyhow::bail!("guest never set a response")
                 }
-                Ok(Ok(Err(trap))) => Err(anyhow::Error::from(trap)),
-                Ok(Err(_)) => anyhow::bail!(
-                    "request deadline of {:?} exceeded",
-                    self.limits.request_timeout
-                ),
-                Err(join) => {
-                    component.metrics.traps.inc();
-                    anyhow::bail!("guest task failed: {join}")
+                Ok(GuestEnding::Trapped(trap)) => Err(anyhow::Error::from(trap)),
+                Ok(GuestEnding::DeadlineExceeded) => Err(deadline_exceeded()),
+                Ok(GuestEnding::Panicked(message)) => {
+                    anyhow::bail!("guest task failed: panicked with message {message:?}")
                 }
+                Err(join) => anyhow::bail!("guest task failed: {join}"),
             },
-            Err(_) => anyhow::bail!(
-                "request deadline of {:?} exceeded",
-                self.limits.request_timeout
-            ),
+            Err(_) => Err(deadline_exceeded()),
         }
     }
 
@@ -319,12 +259,8 @@ impl AppRuntime {
         if let Some(max) = self.limits.max_instance_memory {
             limits = limits.memory_size(max);
         }
-        let hooks = OutboundHooks {
-            app: self.clone(),
-            component_id: component.id.as_str().into(),
-            rules: component.outbound.clone(),
-        };
-        let state = InstanceState::new(component.clone(), hooks, limits.build());
+        let state =
+            InstanceState::new(component.capabilities.clone(), self.clone(), limits.build());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Check the clock every tick; yield to other requests meanwhile so a
@@ -353,6 +289,44 @@ impl AppRuntime {
         };
         crate::spin_headers::SpinHeaders::chained(request.uri()).append_to(request.headers_mut());
         Ok(self.invoke(&component, request).await)
+    }
+}
+
+/// How a guest's run ended; anything but `Returned` counts as a trap.
+enum GuestEnding {
+    Returned,
+    /// Returned without setting a response.
+    NoResponse,
+    Trapped(wasmtime::Error),
+    DeadlineExceeded,
+    /// A host function panicked (the panic is caught so it is counted here).
+    Panicked(String),
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match panic.downcast_ref::<&str>() {
+        Some(message) => message.to_string(),
+        None => panic.downcast_ref::<String>().cloned().unwrap_or_default(),
+    }
+}
+
+impl ServiceChain for AppRuntime {
+    fn listen_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    fn send_chained(
+        self: Arc<Self>,
+        target: String,
+        request: http::Request<WasiBody>,
+    ) -> ResponseFuture {
+        Box::new(async move {
+            let response = self.handle_chained(&target, request).await?;
+            Ok((
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn std::future::Future<Output = _> + Send>,
+            ))
+        })
     }
 }
 

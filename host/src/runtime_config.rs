@@ -1,11 +1,13 @@
-//! `runtime-config.toml`: which backends serve each store, database and
-//! variable provider. Path rules follow Spin: key-value `path` is relative to
-//! the config file, SQLite `path` to the current working directory.
+//! `runtime-config.toml`: the top-level keys, each capability's tables
+//! handed to that capability's parser, and the host settings (`state_dir`,
+//! `log_dir`, `max_instance_memory`).
 
+use crate::capabilities::key_value::KeyValueConfig;
+use crate::capabilities::sqlite::SqliteConfig;
+use crate::capabilities::variables::VariableProviderConfig;
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
@@ -17,35 +19,6 @@ pub struct RuntimeConfig {
     pub max_instance_memory: Option<u64>,
     /// A line for the startup banner, as Spin prints it.
     pub summary: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyValueConfig {
-    /// SQLite-backed store; `None` = in memory for the process lifetime.
-    Spin {
-        path: Option<PathBuf>,
-    },
-    Redis {
-        url: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqliteConfig {
-    /// A SQLite file; `None` = every `open` gets a fresh in-memory database.
-    Spin {
-        path: Option<PathBuf>,
-        allow_attach_file: bool,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum VariableProviderConfig {
-    Static(BTreeMap<String, String>),
-    Env {
-        prefix: String,
-        dotenv_path: Option<PathBuf>,
-    },
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -106,7 +79,8 @@ impl RuntimeConfig {
                 .as_table()
                 .context("`key_value_store` must be a table")?
             {
-                let store = parse_key_value(value, config_dir)
+                let store = store_type(value)
+                    .and_then(|kind| KeyValueConfig::parse(kind, value, config_dir))
                     .with_context(|| format!("[key_value_store.{label}]"))?;
                 config.key_value_stores.insert(label.clone(), store);
             }
@@ -116,7 +90,8 @@ impl RuntimeConfig {
                 .as_table()
                 .context("`sqlite_database` must be a table")?
             {
-                let database = parse_sqlite(value, cwd)
+                let database = store_type(value)
+                    .and_then(|kind| SqliteConfig::parse(kind, value, cwd))
                     .with_context(|| format!("[sqlite_database.{label}]"))?;
                 config.sqlite_databases.insert(label.clone(), database);
             }
@@ -128,7 +103,8 @@ impl RuntimeConfig {
                     .with_context(|| format!("`{key}` must be [[{key}]]"))?
                 {
                     config.variable_providers.push(
-                        parse_variable_provider(provider, cwd)
+                        store_type(provider)
+                            .and_then(|kind| VariableProviderConfig::parse(kind, provider, cwd))
                             .with_context(|| format!("[[{key}]]"))?,
                     );
                 }
@@ -164,97 +140,11 @@ impl RuntimeConfig {
     }
 }
 
-impl KeyValueConfig {
-    fn kind(&self) -> &'static str {
-        match self {
-            KeyValueConfig::Spin { .. } => "spin",
-            KeyValueConfig::Redis { .. } => "redis",
-        }
-    }
-}
-
 fn store_type(value: &toml::Value) -> Result<&str> {
     value
         .get("type")
         .and_then(|t| t.as_str())
         .context("missing field `type`")
-}
-
-fn parse_key_value(value: &toml::Value, config_dir: &Path) -> Result<KeyValueConfig> {
-    #[derive(Deserialize)]
-    struct Spin {
-        path: Option<PathBuf>,
-    }
-    #[derive(Deserialize)]
-    struct Redis {
-        url: String,
-    }
-    match store_type(value)? {
-        "spin" => {
-            let spin: Spin = value.clone().try_into()?;
-            Ok(KeyValueConfig::Spin {
-                path: spin.path.map(|p| config_dir.join(p)),
-            })
-        }
-        "redis" => {
-            let redis: Redis = value.clone().try_into()?;
-            Ok(KeyValueConfig::Redis { url: redis.url })
-        }
-        other => bail!("the store type '{other}' was not registered with the config resolver"),
-    }
-}
-
-fn parse_sqlite(value: &toml::Value, cwd: &Path) -> Result<SqliteConfig> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Spin {
-        #[allow(dead_code)]
-        r#type: String,
-        path: Option<PathBuf>,
-        #[serde(default)]
-        allow_attach_file: bool,
-    }
-    match store_type(value)? {
-        "spin" => {
-            let spin: Spin = value.clone().try_into()?;
-            Ok(SqliteConfig::Spin { path: spin.path.map(|p| cwd.join(p)), allow_attach_file: spin.allow_attach_file })
-        }
-        "libsql" => bail!("`type = \"libsql\"` needs a libSQL server; this host serves only `type = \"spin\"` databases (use the real Spin for libSQL)"),
-        other => bail!("Unknown database kind: {other}"),
-    }
-}
-
-fn parse_variable_provider(value: &toml::Value, cwd: &Path) -> Result<VariableProviderConfig> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Static {
-        #[allow(dead_code)]
-        r#type: String,
-        values: BTreeMap<String, String>,
-    }
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Env {
-        #[allow(dead_code)]
-        r#type: String,
-        prefix: Option<String>,
-        dotenv_path: Option<PathBuf>,
-    }
-    match store_type(value)? {
-        "static" => Ok(VariableProviderConfig::Static(
-            value.clone().try_into::<Static>()?.values,
-        )),
-        "env" => {
-            let env: Env = value.clone().try_into()?;
-            Ok(VariableProviderConfig::Env {
-                prefix: env.prefix.unwrap_or_else(|| "SPIN_VARIABLE".into()),
-                dotenv_path: env.dotenv_path.map(|p| cwd.join(p)),
-            })
-        }
-        other => {
-            bail!("variables provider type '{other}' is not supported by this host (static, env)")
-        }
-    }
 }
 
 #[cfg(test)]

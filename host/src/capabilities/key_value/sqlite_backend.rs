@@ -3,19 +3,21 @@
 //! operation runs on the request's own task unless it would wait (for the
 //! connection, or for another writer's lock); then it runs on the blocking pool.
 
-use super::KeyValueBackend;
+use super::backend::KeyValueBackend;
+use crate::capabilities::sqlite::lock::{is_busy, wait_for_lock, Waiting};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-pub struct SqliteStore {
+/// One label's store in a SQLite file shared with other labels.
+pub struct SqliteFileBackend {
     label: String,
     connection: Arc<Mutex<Connection>>,
 }
 
-impl SqliteStore {
-    pub fn open(label: &str, path: Option<&Path>) -> Result<SqliteStore> {
+impl SqliteFileBackend {
+    pub fn open(label: &str, path: Option<&Path>) -> Result<SqliteFileBackend> {
         let connection = match path {
             Some(path) => {
                 if let Some(dir) = path.parent() {
@@ -29,7 +31,7 @@ impl SqliteStore {
                 // of the host process.
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                conn.busy_handler(Some(crate::sqlite::wait_for_lock))?;
+                conn.busy_handler(Some(wait_for_lock))?;
                 conn
             }
             None => Connection::open_in_memory()?,
@@ -40,7 +42,7 @@ impl SqliteStore {
                 PRIMARY KEY (store, key))",
             [],
         )?;
-        Ok(SqliteStore {
+        Ok(SqliteFileBackend {
             label: label.to_string(),
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -53,9 +55,9 @@ impl SqliteStore {
         op: impl Fn(&Connection, &str) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, String> {
         if let Ok(conn) = self.connection.try_lock() {
-            let _no_waiting = crate::sqlite::Waiting::forbidden();
+            let _no_waiting = Waiting::forbidden();
             match op(&conn, &self.label) {
-                Err(err) if crate::sqlite::is_busy(&err) => {}
+                Err(err) if is_busy(&err) => {}
                 other => return other.map_err(|e| format!("{e:?}")),
             }
         }
@@ -73,7 +75,7 @@ impl SqliteStore {
 }
 
 #[async_trait::async_trait]
-impl KeyValueBackend for SqliteStore {
+impl KeyValueBackend for SqliteFileBackend {
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, String> {
         self.with_connection(move |conn, label| {
             conn.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
@@ -130,7 +132,7 @@ mod tests {
     #[tokio::test]
     async fn round_trip_and_missing_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open("default", Some(&dir.path().join("kv.db"))).unwrap();
+        let store = SqliteFileBackend::open("default", Some(&dir.path().join("kv.db"))).unwrap();
         assert_eq!(store.get("k".into()).await.unwrap(), None);
         store.delete("k".into()).await.unwrap();
         store.set("k".into(), b"v".to_vec()).await.unwrap();
@@ -144,8 +146,8 @@ mod tests {
     async fn labels_sharing_a_file_are_separate() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kv.db");
-        let a = SqliteStore::open("a", Some(&path)).unwrap();
-        let b = SqliteStore::open("b", Some(&path)).unwrap();
+        let a = SqliteFileBackend::open("a", Some(&path)).unwrap();
+        let b = SqliteFileBackend::open("b", Some(&path)).unwrap();
         a.set("k".into(), b"1".to_vec()).await.unwrap();
         assert_eq!(b.get("k".into()).await.unwrap(), None);
     }

@@ -1,49 +1,38 @@
-//! `fermyon:spin/key-value@2.0.0`: stores by label, each served by a backend
-//! (a SQLite file as in Spin's default store, or Redis). Which labels a
-//! component may open is decided here, once.
+//! The guest interface `fermyon:spin/key-value@2.0.0`, served on a view of
+//! one instance's key-value state, and the `link` step that adds it to a linker.
 
-mod redis_store;
-mod sqlite_store;
-
-use crate::bindings::fermyon::spin::key_value::{self, Error as KvError};
-use crate::instance::InstanceState;
-use crate::metrics::KeyValueOps;
-use crate::runtime_config::KeyValueConfig;
+use super::backend::KeyValueBackend;
+use super::bindings::fermyon::spin::key_value::{self, Error as KvError};
+use super::metrics::KeyValueOps;
+use super::store::{KeyValueComponent, KeyValueHandle};
+use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use prometheus_client::metrics::counter::Counter;
-use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 /// Largest value (or key listing) a read returns, as in Spin.
 pub const MAX_READ_BYTES: usize = 128 * 1024 * 1024;
 
-/// One backend per store label. Errors are backend messages for `other(..)`.
-#[async_trait::async_trait]
-pub trait KeyValueBackend: Send + Sync {
-    async fn get(&self, key: String) -> Result<Option<Vec<u8>>, String>;
-    async fn set(&self, key: String, value: Vec<u8>) -> Result<(), String>;
-    async fn delete(&self, key: String) -> Result<(), String>;
-    async fn exists(&self, key: String) -> Result<bool, String>;
-    async fn get_keys(&self) -> Result<Vec<String>, String>;
+/// What the interface works on: the component's stores and the instance's
+/// resource table (the capability has no other per-instance state).
+pub struct KeyValueView<'a> {
+    pub component: &'a KeyValueComponent,
+    pub table: &'a mut ResourceTable,
 }
 
-/// Opens the backend a label is configured with.
-pub fn open_backend(label: &str, config: &KeyValueConfig) -> Result<Arc<dyn KeyValueBackend>> {
-    Ok(match config {
-        KeyValueConfig::Spin { path } => {
-            Arc::new(sqlite_store::SqliteStore::open(label, path.as_deref())?)
-        }
-        KeyValueConfig::Redis { url } => Arc::new(redis_store::RedisStore::new(url)?),
-    })
+impl HasData for KeyValueView<'static> {
+    type Data<'a> = KeyValueView<'a>;
 }
 
-/// The `default` store when runtime config does not redefine it.
-pub fn default_config(state_dir: Option<&Path>) -> KeyValueConfig {
-    KeyValueConfig::Spin {
-        path: state_dir.map(|d| d.join("sqlite_key_value.db")),
-    }
+/// Adds the interface to `linker`, served on the view `get` returns.
+pub fn link<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> KeyValueView<'_>,
+) -> Result<&'static [Interface]> {
+    key_value::add_to_linker::<T, KeyValueView<'static>>(linker, get)
+        .map_err(anyhow::Error::from)?;
+    Ok(&[Interface::Exact("fermyon:spin/key-value@2.0.0")])
 }
 
 fn too_large() -> KvError {
@@ -52,20 +41,7 @@ fn too_large() -> KvError {
     ))
 }
 
-/// A store as one component sees it: the backend (shared by every component
-/// declaring the label) and this component's operation counters.
-#[derive(Clone)]
-pub struct KeyValueStore {
-    pub backend: Arc<dyn KeyValueBackend>,
-    pub ops: Arc<KeyValueOps>,
-}
-
-/// The guest's handle to an opened store.
-pub struct KeyValueHandle {
-    store: KeyValueStore,
-}
-
-impl InstanceState {
+impl KeyValueView<'_> {
     /// The backend behind `handle`, counting the operation.
     fn kv_backend(
         &self,
@@ -79,16 +55,16 @@ impl InstanceState {
     }
 }
 
-impl key_value::Host for InstanceState {}
+impl key_value::Host for KeyValueView<'_> {}
 
-impl key_value::HostStore for InstanceState {
+impl key_value::HostStore for KeyValueView<'_> {
     async fn open(
         &mut self,
         label: String,
     ) -> wasmtime::Result<Result<Resource<KeyValueHandle>, KvError>> {
         // Only labels the component declares are in its map: anything else is
         // `access-denied`, even when the store exists for another component.
-        let Some(store) = self.component.key_value.get(&label) else {
+        let Some(store) = self.component.stores.get(&label) else {
             return Ok(Err(KvError::AccessDenied));
         };
         store.ops.open.inc();
@@ -157,28 +133,4 @@ impl key_value::HostStore for InstanceState {
         self.table.delete(store)?;
         Ok(())
     }
-}
-
-/// Builds the label -> backend map for every label any component declares,
-/// failing like Spin for labels that are not defined.
-pub fn open_stores(
-    declared: impl IntoIterator<Item = (String, String)>,
-    configured: &std::collections::BTreeMap<String, KeyValueConfig>,
-    state_dir: Option<&Path>,
-) -> Result<HashMap<String, Arc<dyn KeyValueBackend>>> {
-    let mut stores: HashMap<String, Arc<dyn KeyValueBackend>> = HashMap::new();
-    for (component, label) in declared {
-        if stores.contains_key(&label) {
-            continue;
-        }
-        let config = match configured.get(&label) {
-            Some(config) => config.clone(),
-            None if label == "default" => default_config(state_dir),
-            None => anyhow::bail!(
-                "unknown key_value_stores label {label:?} for component {component:?}: define it in the runtime config as [key_value_store.{label}]"
-            ),
-        };
-        stores.insert(label.clone(), open_backend(&label, &config)?);
-    }
-    Ok(stores)
 }

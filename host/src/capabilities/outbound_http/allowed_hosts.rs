@@ -1,14 +1,8 @@
-//! Outbound HTTP (`wasi:http/outgoing-handler`): Spin's
-//! `allowed_outbound_hosts` rules, and service chaining to
-//! `http://<component>.spin.internal`, which is dispatched in-process.
+//! Spin's `allowed_outbound_hosts` rules: parsing and matching, nothing else.
 
-use crate::runtime::AppRuntime;
 use anyhow::{bail, Context, Result};
-use http::uri::Authority;
 use ipnet::IpNet;
 use std::net::IpAddr;
-use std::sync::Arc;
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// A component's parsed `allowed_outbound_hosts`.
 #[derive(Debug, Clone, Default)]
@@ -43,7 +37,8 @@ enum PortPattern {
     Range(u16, u16),
 }
 
-fn default_port(scheme: &str) -> Option<u16> {
+/// The port a scheme implies when an entry or a URL names none.
+pub fn default_port(scheme: &str) -> Option<u16> {
     Some(match scheme {
         "http" => 80,
         "https" => 443,
@@ -179,118 +174,6 @@ fn split_host_port(text: &str) -> Result<(&str, Option<&str>)> {
         }
     }
     Ok((host, port))
-}
-
-/// Per-instance hooks: the allow check, chaining and self requests.
-pub struct OutboundHooks {
-    pub app: Arc<AppRuntime>,
-    pub component_id: Arc<str>,
-    pub rules: Arc<OutboundRules>,
-}
-
-type ResponseFuture = Box<
-    dyn std::future::Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
-                ),
-                HttpError,
-            >,
-        > + Send,
->;
-
-impl WasiHttpHooks for OutboundHooks {
-    fn send_request(
-        &mut self,
-        mut request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        _response_errors: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
-    ) -> ResponseFuture {
-        let uri = request.uri().clone();
-        let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
-        let host = uri.host().unwrap_or("").to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .or_else(|| default_port(&scheme))
-            .unwrap_or(80);
-
-        if let Some(target) = host.strip_suffix(".spin.internal") {
-            if !self.rules.allows(&scheme, &host, port) {
-                return self.deny(&scheme, &host, uri.port_u16());
-            }
-            // Chained requests never carry the caller's Host header.
-            request.headers_mut().remove(http::header::HOST);
-            let app = self.app.clone();
-            let target = target.to_string();
-            return Box::new(async move {
-                let response = app.handle_chained(&target, request).await?;
-                Ok((
-                    response,
-                    Box::new(async { Ok(()) }) as Box<dyn std::future::Future<Output = _> + Send>,
-                ))
-            });
-        }
-
-        if host.is_empty() || host == "self.alt" {
-            if !self.rules.allows_self() {
-                return self.deny(&scheme, "self", uri.port_u16());
-            }
-            // Self requests go to this host's own listener, routed like any other.
-            let addr = self.app.listen_addr;
-            let mut parts = uri.into_parts();
-            parts.scheme = Some(http::uri::Scheme::HTTP);
-            parts.authority = Authority::try_from(addr.to_string()).ok();
-            if parts.path_and_query.is_none() {
-                parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-            }
-            *request.uri_mut() = match http::Uri::from_parts(parts) {
-                Ok(uri) => uri,
-                Err(_) => return Box::new(async { Err(HttpError::HttpRequestUriInvalid) }),
-            };
-            request.headers_mut().insert(
-                http::header::HOST,
-                addr.to_string()
-                    .parse()
-                    .expect("socket address is a valid header"),
-            );
-            return send_over_network(request, options);
-        }
-
-        if !self.rules.allows(&scheme, &host, port) {
-            return self.deny(&scheme, &host, uri.port_u16());
-        }
-        send_over_network(request, options)
-    }
-}
-
-impl OutboundHooks {
-    fn deny(&self, scheme: &str, host: &str, port: Option<u16>) -> ResponseFuture {
-        let destination = match port {
-            Some(p) => format!("{scheme}://{host}:{p}"),
-            None => format!("{scheme}://{host}"),
-        };
-        eprintln!(
-            "Warning: A component tried to make an outbound network connection to disallowed destination '{destination}'.\n\
-             To allow this request, add 'allowed_outbound_hosts = [\"{destination}\"]' to the manifest component section for '{}'.",
-            self.component_id
-        );
-        Box::new(async { Err(HttpError::HttpRequestDenied) })
-    }
-}
-
-fn send_over_network(
-    request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-) -> ResponseFuture {
-    Box::new(async move {
-        use http_body_util::BodyExt;
-        let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-        Ok((
-            response.map(BodyExt::boxed_unsync),
-            Box::new(io) as Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
-        ))
-    })
 }
 
 #[cfg(test)]

@@ -1,195 +1,17 @@
-//! Loading and validating a Spin manifest (`spin.toml`, version 2).
-//!
-//! Parsing is strict like Spin's: unknown keys in any table are errors that
-//! name the field. Validation that Spin does at trigger start (routes, labels,
-//! variables) happens in `App::load` so the host fails before serving.
+//! Loading a manifest: the raw shapes turned into the model, with the
+//! validation Spin does at trigger start (routes, labels, variables), so the
+//! host fails before serving.
 
+use super::names::{check_component_id, check_label, check_variable_name};
+use super::raw::{RawCommand, RawComponent, RawManifest, RawSource};
+use super::{
+    route_syntax, template, App, BuildDecl, ComponentDecl, HttpTrigger, RouteDecl, StaticResponse,
+    TriggerTarget, VariableDecl,
+};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// A validated application: what the host needs from `spin.toml`.
-#[derive(Debug, Clone)]
-pub struct App {
-    pub name: String,
-    pub version: String,
-    /// Directory holding the manifest; relative paths resolve against it.
-    pub dir: PathBuf,
-    pub variables: BTreeMap<String, VariableDecl>,
-    pub components: BTreeMap<String, ComponentDecl>,
-    /// In manifest order.
-    pub http_triggers: Vec<HttpTrigger>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct VariableDecl {
-    pub default: Option<String>,
-    pub required: bool,
-    /// Spin gives `secret` no runtime effect; kept for completeness.
-    #[allow(dead_code)]
-    pub secret: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct ComponentDecl {
-    pub id: String,
-    pub description: String,
-    pub source: PathBuf,
-    /// Component variable name -> template text.
-    pub variables: BTreeMap<String, String>,
-    pub environment: BTreeMap<String, String>,
-    pub allowed_outbound_hosts: Vec<String>,
-    pub key_value_stores: Vec<String>,
-    pub sqlite_databases: Vec<String>,
-    pub build: Option<BuildDecl>,
-}
-
-#[derive(Debug, Clone)]
-pub struct BuildDecl {
-    pub commands: Vec<String>,
-    pub workdir: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpTrigger {
-    pub id: String,
-    pub route: RouteDecl,
-    pub target: TriggerTarget,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteDecl {
-    /// The route string exactly as written in the manifest.
-    Public(String),
-    /// `route = { private = true }`: reachable only by service chaining.
-    Private,
-}
-
-#[derive(Debug, Clone)]
-pub enum TriggerTarget {
-    Component(String),
-    Static(StaticResponse),
-}
-
-#[derive(Debug, Clone)]
-pub struct StaticResponse {
-    pub status: u16,
-    pub headers: BTreeMap<String, String>,
-    pub body: String,
-}
-
-// ---- raw serde shapes -------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawManifest {
-    #[serde(alias = "spin_version")]
-    spin_manifest_version: toml::Value,
-    application: RawApplication,
-    #[serde(default)]
-    variables: BTreeMap<String, RawVariable>,
-    #[serde(default)]
-    trigger: BTreeMap<String, Vec<toml::Table>>,
-    #[serde(default)]
-    component: BTreeMap<String, RawComponent>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawApplication {
-    name: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: String,
-    #[serde(default)]
-    authors: Vec<String>,
-    #[serde(default)]
-    targets: Vec<String>,
-    #[serde(default)]
-    trigger: Option<toml::Table>,
-    #[serde(default)]
-    tool: Option<toml::Table>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVariable {
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    default: Option<String>,
-    #[serde(default)]
-    required: bool,
-    #[serde(default)]
-    secret: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawSource {
-    Local(String),
-    Remote(#[allow(dead_code)] toml::Table),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawCommand {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBuild {
-    command: RawCommand,
-    #[serde(default)]
-    workdir: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    watch: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawComponent {
-    source: RawSource,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    variables: BTreeMap<String, String>,
-    #[serde(default)]
-    environment: BTreeMap<String, String>,
-    #[serde(default)]
-    files: Vec<toml::Value>,
-    #[serde(default)]
-    exclude_files: Vec<String>,
-    #[serde(default)]
-    allowed_outbound_hosts: Vec<String>,
-    #[serde(default)]
-    allowed_http_hosts: Vec<String>,
-    #[serde(default)]
-    key_value_stores: Vec<String>,
-    #[serde(default)]
-    sqlite_databases: Vec<String>,
-    #[serde(default)]
-    ai_models: Vec<String>,
-    #[serde(default)]
-    build: Option<RawBuild>,
-    #[serde(default)]
-    targets: Option<toml::Value>,
-    #[serde(default)]
-    tool: Option<toml::Value>,
-    #[serde(default)]
-    dependencies: Option<toml::Value>,
-    #[serde(default)]
-    dependencies_inherit_configuration: Option<bool>,
-    #[serde(default)]
-    profile: Option<toml::Value>,
-}
 
 impl App {
     /// Reads and validates the manifest at `path`.
@@ -281,19 +103,10 @@ impl App {
         Ok(app)
     }
 
-    /// Components that some trigger uses; the only ones Spin loads.
-    pub fn triggered_components(&self) -> impl Iterator<Item = &ComponentDecl> {
-        self.components.values().filter(|c| {
-            self.http_triggers
-                .iter()
-                .any(|t| matches!(&t.target, TriggerTarget::Component(id) if id == &c.id))
-        })
-    }
-
     fn check_component_variables(&self) -> Result<()> {
         for component in self.triggered_components() {
             for (key, template) in &component.variables {
-                let parsed = crate::variables::Template::parse(template).with_context(|| {
+                let parsed = template::Template::parse(template).with_context(|| {
                     format!(
                         "component `{}` variable `{key}`: invalid variable template",
                         component.id
@@ -392,7 +205,7 @@ impl HttpTrigger {
         let route = match entry.remove("route") {
             None => bail!("missing field `route`"),
             Some(toml::Value::String(route)) => {
-                crate::routes::check_route_syntax(&route)
+                route_syntax::check_route_syntax(&route)
                     .with_context(|| format!("invalid route `{route}`"))?;
                 RouteDecl::Public(route)
             }
@@ -483,61 +296,6 @@ fn check_application_trigger(trigger: &toml::Table) -> Result<()> {
     Ok(())
 }
 
-/// Spin's variable names: `_`-separated words, each a lowercase letter then
-/// lowercase letters or digits.
-pub fn check_variable_name(name: &str) -> Result<()> {
-    if name.is_empty() {
-        bail!("variable names must not be empty");
-    }
-    for word in name.split('_') {
-        let mut chars = word.chars();
-        match chars.next() {
-            Some(c) if c.is_ascii_lowercase() => {}
-            _ => {
-                bail!("{name:?}: each `_`-separated word must start with a lowercase ASCII letter")
-            }
-        }
-        if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
-            bail!("{name:?}: only lowercase ASCII letters, digits and `_` are allowed");
-        }
-    }
-    Ok(())
-}
-
-/// Spin's component ids: kebab-case words, each all-lower or all-UPPER.
-fn check_component_id(id: &str) -> Result<()> {
-    if id.contains('_') {
-        bail!("invalid component id {id:?}: words must be separated with '-'");
-    }
-    for word in id.split('-') {
-        let first_ok = word.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-        let alnum = word.chars().all(|c| c.is_ascii_alphanumeric());
-        let one_case = !word.chars().any(|c| c.is_ascii_lowercase())
-            || !word.chars().any(|c| c.is_ascii_uppercase());
-        if !(first_ok && alnum && one_case) {
-            bail!("invalid component id {id:?}: each `-`-separated word must start with a letter and be alphanumeric in one case");
-        }
-    }
-    Ok(())
-}
-
-/// Store and database labels: kebab-case or snake_case.
-fn check_label(label: &str) -> Result<()> {
-    let separator = if label.contains('-') { '-' } else { '_' };
-    let mixed = label.contains('-') && label.contains('_');
-    let ok = !label.is_empty()
-        && !mixed
-        && label.split(separator).all(|w| {
-            w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && w.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
-    if !ok {
-        bail!("invalid label {label:?}: expected kebab-case or snake_case");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,19 +369,6 @@ source = "hello.wasm"
             format!("{err:#}").contains("unknown variable `nope`"),
             "{err:#}"
         );
-    }
-
-    #[test]
-    fn names_follow_spin_rules() {
-        assert!(check_variable_name("api_key2").is_ok());
-        assert!(check_variable_name("a_1").is_err());
-        assert!(check_variable_name("Api").is_err());
-        assert!(check_component_id("my-api").is_ok());
-        assert!(check_component_id("MY-api").is_ok());
-        assert!(check_component_id("my_api").is_err());
-        assert!(check_label("visits").is_ok());
-        assert!(check_label("probe_db").is_ok());
-        assert!(check_label("Bad").is_err());
     }
 
     #[test]

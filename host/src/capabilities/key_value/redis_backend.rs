@@ -1,22 +1,23 @@
 //! Key-value on Redis (`type = "redis"` in runtime config). The connection is
 //! made on first use, so the host starts even while Redis is still coming up.
 
-use super::KeyValueBackend;
+use super::backend::KeyValueBackend;
 use anyhow::{Context, Result};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncCommands;
 use tokio::sync::OnceCell;
 
-pub struct RedisStore {
+/// One label's store on a Redis server.
+pub struct RedisBackend {
     client: redis::Client,
     connection: OnceCell<MultiplexedConnection>,
 }
 
-impl RedisStore {
-    pub fn new(url: &str) -> Result<RedisStore> {
+impl RedisBackend {
+    pub fn new(url: &str) -> Result<RedisBackend> {
         let client =
             redis::Client::open(url).with_context(|| format!("invalid Redis url {url:?}"))?;
-        Ok(RedisStore {
+        Ok(RedisBackend {
             client,
             connection: OnceCell::new(),
         })
@@ -32,7 +33,7 @@ impl RedisStore {
 }
 
 #[async_trait::async_trait]
-impl KeyValueBackend for RedisStore {
+impl KeyValueBackend for RedisBackend {
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, String> {
         let mut conn = self.connection().await?;
         conn.get(key).await.map_err(|e| format!("{e:?}"))

@@ -1,0 +1,56 @@
+//! What the label-based capabilities (key-value, SQLite) share: each label's
+//! store, opened once at startup and shared by every component declaring it.
+
+use anyhow::Result;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Each declared label's shared store.
+pub struct ByLabel<T: ?Sized> {
+    stores: HashMap<String, Arc<T>>,
+}
+
+impl<T: ?Sized> ByLabel<T> {
+    /// Resolves and opens, once each, the labels components declare, as
+    /// `(component, label)`: a label's runtime config, else `default` for
+    /// the label `default`. A use of an undefined label goes to `undefined`,
+    /// which fails at once or notes it and lets the others open.
+    pub fn open<C: Clone>(
+        declared: impl IntoIterator<Item = (String, String)>,
+        configured: &BTreeMap<String, C>,
+        default: C,
+        mut undefined: impl FnMut(&str, &str) -> Result<()>,
+        open: impl Fn(&str, &C) -> Result<Arc<T>>,
+    ) -> Result<ByLabel<T>> {
+        let mut stores = HashMap::new();
+        for (component, label) in declared {
+            if stores.contains_key(&label) {
+                continue;
+            }
+            let config = match configured.get(&label) {
+                Some(config) => config,
+                None if label == "default" => &default,
+                None => {
+                    undefined(&component, &label)?;
+                    continue;
+                }
+            };
+            let store = open(&label, config)?;
+            stores.insert(label, store);
+        }
+        Ok(ByLabel { stores })
+    }
+
+    /// One component's map of the labels it declares (all opened at
+    /// startup), each made by `declare` from the label and its shared store.
+    pub fn for_component<D>(
+        &self,
+        labels: &[String],
+        declare: impl Fn(&str, Arc<T>) -> D,
+    ) -> HashMap<String, D> {
+        labels
+            .iter()
+            .map(|label| (label.clone(), declare(label, self.stores[label].clone())))
+            .collect()
+    }
+}

@@ -1,0 +1,102 @@
+//! A database label's storage and its connection pool. Opening a SQLite file
+//! costs more than a typical query, so connections a guest has finished with
+//! go back to a small per-database pool, but only in the state a new
+//! connection would have: no open transaction and no TEMP objects. Anything
+//! else is closed, exactly as Spin closes every connection.
+
+use super::config::SqliteConfig;
+use super::lock::{wait_for_lock, BUSY_TIMEOUT};
+use anyhow::{Context, Result};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Idle connections kept per database file.
+const MAX_IDLE_CONNECTIONS: usize = 64;
+
+/// A database label's backing storage.
+#[derive(Debug)]
+pub struct SqliteDatabase {
+    /// `None`: every connection is a fresh in-memory database.
+    path: Option<PathBuf>,
+    allow_attach_file: bool,
+    pub(super) idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteDatabase {
+    pub fn new(config: &SqliteConfig) -> Result<SqliteDatabase> {
+        let SqliteConfig::Spin {
+            path,
+            allow_attach_file,
+        } = config;
+        if let Some(dir) = path.as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let database = SqliteDatabase {
+            path: path.clone(),
+            allow_attach_file: *allow_attach_file,
+            idle: Mutex::new(Vec::new()),
+        };
+        // Settle the journal mode once per file, not on every connection.
+        if let Some(path) = &database.path {
+            let conn = Connection::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            // WAL: readers never block the writer, and a commit is durable
+            // against a crash of the host once `execute` returns.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        Ok(database)
+    }
+
+    /// A connection for one guest handle: an idle one, or a new one.
+    pub(super) fn checkout(&self) -> rusqlite::Result<Connection> {
+        // In-memory databases are fresh on every open, so never pooled.
+        if self.path.is_some() {
+            if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+                return Ok(conn);
+            }
+        }
+        self.connect()
+    }
+
+    /// Takes a connection back when the guest drops its handle, if it is as
+    /// clean as a new one; otherwise it is closed here.
+    pub(super) fn checkin(&self, conn: Connection) {
+        if self.path.is_none() || !conn.is_autocommit() {
+            return;
+        }
+        let has_temp_objects = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.sqlite_schema)")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, bool>(0)))
+            .unwrap_or(true);
+        if has_temp_objects {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
+    }
+
+    pub(super) fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = match &self.path {
+            Some(path) => Connection::open(path)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_handler(Some(wait_for_lock))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let allow_attach_file = self.allow_attach_file;
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
+            AuthAction::Attach { filename }
+                if !allow_attach_file && !matches!(filename, "" | ":memory:") =>
+            {
+                Authorization::Deny
+            }
+            _ => Authorization::Allow,
+        }));
+        Ok(conn)
+    }
+}

@@ -87,6 +87,9 @@ struct UpArgs {
     /// to Spin). Off by default.
     #[arg(long = "metrics-listen", value_name = "ADDR")]
     metrics_listen: Option<String>,
+    /// Run only this component and its triggers (repeatable), as `spin up -c`.
+    #[arg(short = 'c', long = "component-id", value_name = "ID")]
+    component_id: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -151,7 +154,10 @@ fn split_pairs(pairs: &[String], what: &str) -> Result<Vec<(String, String)>> {
 
 fn up(args: UpArgs) -> Result<()> {
     let manifest_path = manifest_path(args.from.as_deref())?;
-    let app = manifest::App::load(&manifest_path)?;
+    let mut app = manifest::App::load(&manifest_path)?;
+    if !args.component_id.is_empty() {
+        app = app.select_components(&args.component_id)?;
+    }
     let runtime_config = match &args.runtime_config_file {
         Some(path) => runtime_config::RuntimeConfig::load(path)?,
         None => Default::default(),

@@ -3,12 +3,14 @@
 //!
 //! - `raw`: the serde shapes, strict like Spin's;
 //! - `load`: `App::load`, turning them into this model with Spin's validation;
-//! - `names`, `route_syntax`, `template`: the pure rules it validates by.
+//! - `names`, `route_syntax`, `template`: the pure rules it validates by;
+//! - `select`: the subset `up -c` runs.
 
 mod load;
 mod names;
 mod raw;
 pub mod route_syntax;
+mod select;
 pub mod template;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,8 @@
 //! Every capability together: their app-level states, opened once at
 //! startup, and each component's share of them. The runtime asks this module,
-//! not each capability, so it never knows a capability's layout.
+//! not each capability, so it never knows a capability's layout. A reload
+//! opens them again from the previous ones, keeping every store whose
+//! configuration is unchanged, and fingerprints each component's settings.
 
 use crate::capabilities::key_value::{KeyValueApp, KeyValueComponent};
 use crate::capabilities::outbound_http::{OutboundApp, OutboundComponent};
@@ -11,12 +13,15 @@ use crate::manifest::{App, ComponentDecl};
 use crate::metrics::Metrics;
 use crate::runtime_config::RuntimeConfig;
 use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the capabilities' app-level state comes from, besides the manifest
-/// and the runtime config.
+/// and the runtime config. Fixed for the life of the process.
+#[derive(Clone)]
 pub struct CapabilityOptions {
     pub state_dir: Option<PathBuf>,
     /// Where guest stdout/stderr are logged per component; `None` = not logged.
@@ -38,8 +43,10 @@ pub struct AppCapabilities {
 
 impl AppCapabilities {
     /// Opens every capability for the triggered components, failing as
-    /// Spin does for missing variables and undefined labels.
+    /// Spin does for missing variables and undefined labels. Stores open in
+    /// `previous` stay open for labels whose configuration is unchanged.
     pub fn open(
+        previous: Option<&AppCapabilities>,
         app: &App,
         triggered: &[ComponentDecl],
         runtime_config: &RuntimeConfig,
@@ -57,11 +64,13 @@ impl AppCapabilities {
                 .flat_map(move |c| labels(c).iter().map(|l| (c.id.clone(), l.clone())))
         };
         let key_value = KeyValueApp::open(
+            previous.map(|p| &p.key_value),
             declared(|c| &c.key_value_stores),
             &runtime_config.key_value_stores,
             state_dir,
         )?;
         let sqlite = SqliteApp::open(
+            previous.map(|p| &p.sqlite),
             declared(|c| &c.sqlite_databases),
             &runtime_config.sqlite_databases,
             state_dir,
@@ -82,12 +91,7 @@ impl AppCapabilities {
         metrics: &Metrics,
     ) -> Result<ComponentCapabilities> {
         let id = &decl.id;
-        let hosts = decl
-            .allowed_outbound_hosts
-            .iter()
-            .map(|h| self.variables.render_for_startup(h))
-            .collect::<Result<Vec<_>>>()
-            .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?;
+        let hosts = self.outbound_hosts(decl)?;
         let outbound = self
             .outbound
             .for_component(id, &hosts)
@@ -103,6 +107,43 @@ impl AppCapabilities {
             variables: VariablesComponent::new(self.variables.clone(), id),
             outbound,
         })
+    }
+
+    fn outbound_hosts(&self, decl: &ComponentDecl) -> Result<Vec<String>> {
+        decl.allowed_outbound_hosts
+            .iter()
+            .map(|h| self.variables.render_for_startup(h))
+            .collect::<Result<Vec<_>>>()
+            .with_context(|| format!("component `{}`: allowed_outbound_hosts", decl.id))
+    }
+
+    /// A digest of everything a component's share depends on besides its
+    /// wasm: its declaration, its variables' values now, the configuration
+    /// of its store labels, its rendered outbound hosts and, when they hold
+    /// a wildcard, the component ids it expands to. Equal digests mean a
+    /// reload may keep the component as it is.
+    pub fn settings_digest(&self, decl: &ComponentDecl) -> Result<String> {
+        let mut text = format!("{decl:?}\n");
+        for name in decl.variables.keys() {
+            let value = self.variables.get(&decl.id, name);
+            writeln!(text, "variable {name} = {value:?}")?;
+        }
+        for label in &decl.key_value_stores {
+            writeln!(
+                text,
+                "key_value {label} = {:?}",
+                self.key_value.config(label)
+            )?;
+        }
+        for label in &decl.sqlite_databases {
+            writeln!(text, "sqlite {label} = {:?}", self.sqlite.config(label))?;
+        }
+        let hosts = self.outbound_hosts(decl)?;
+        writeln!(text, "outbound {hosts:?}")?;
+        if hosts.iter().any(|h| h.contains('*')) {
+            writeln!(text, "components {:?}", self.outbound.component_ids())?;
+        }
+        Ok(format!("{:x}", Sha256::digest(text.as_bytes())))
     }
 }
 

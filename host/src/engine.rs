@@ -58,20 +58,18 @@ pub fn base_linker(engine: &Engine) -> Result<(Linker<InstanceState>, Vec<Interf
     Ok((linker, provided))
 }
 
-/// Compiles `source`, or loads the artifact cached under `cache_dir` for the
-/// same bytes and engine settings.
+/// Compiles a component's `bytes`, or loads the artifact cached under
+/// `cache_dir` for the same bytes and engine settings.
 pub fn load_component(
     engine: &Engine,
-    source: &Path,
+    bytes: &[u8],
     cache_dir: Option<&Path>,
 ) -> Result<Component> {
-    let bytes =
-        std::fs::read(source).with_context(|| format!("cannot read {}", source.display()))?;
     let Some(cache_dir) = cache_dir else {
-        return Component::new(engine, &bytes).map_err(anyhow::Error::from);
+        return Component::new(engine, bytes).map_err(anyhow::Error::from);
     };
     let cached = cache_dir
-        .join(cache_key(engine, &bytes))
+        .join(cache_key(engine, bytes))
         .with_extension("cwasm");
     if cached.exists() {
         // SAFETY: the file was written by `Component::serialize` of this
@@ -81,7 +79,7 @@ pub fn load_component(
             Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", cached.display()),
         }
     }
-    let component = Component::new(engine, &bytes).map_err(anyhow::Error::from)?;
+    let component = Component::new(engine, bytes).map_err(anyhow::Error::from)?;
     if let Err(e) = write_cache(&cached, &component) {
         tracing::warn!(
             "cannot cache compiled component at {}: {e:#}",

@@ -1,7 +1,8 @@
 //! `spin-host`: a Spin-compatible local host for this application.
 //!
 //! `spin-host up` loads `spin.toml` and `runtime-config.toml` the way `spin up`
-//! does and serves the HTTP trigger; `spin-host build` runs the build commands.
+//! does and serves the HTTP trigger, reloading on `SIGHUP` (and on changes
+//! with `--watch`); `spin-host build` runs the build commands.
 
 mod authority;
 mod build;
@@ -10,8 +11,10 @@ mod capability_set;
 mod component;
 mod engine;
 mod instance;
+mod loaded_app;
 mod manifest;
 mod metrics;
+mod reload;
 mod routes;
 mod runtime;
 mod runtime_config;
@@ -90,6 +93,10 @@ struct UpArgs {
     /// Run only this component and its triggers (repeatable), as `spin up -c`.
     #[arg(short = 'c', long = "component-id", value_name = "ID")]
     component_id: Vec<String>,
+    /// Reload when a component's wasm, the manifest or the runtime config
+    /// changes, swapping in only what changed (`SIGHUP` reloads always).
+    #[arg(long = "watch")]
+    watch: bool,
 }
 
 #[derive(clap::Args)]
@@ -153,15 +160,12 @@ fn split_pairs(pairs: &[String], what: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn up(args: UpArgs) -> Result<()> {
-    let manifest_path = manifest_path(args.from.as_deref())?;
-    let mut app = manifest::App::load(&manifest_path)?;
-    if !args.component_id.is_empty() {
-        app = app.select_components(&args.component_id)?;
-    }
-    let runtime_config = match &args.runtime_config_file {
-        Some(path) => runtime_config::RuntimeConfig::load(path)?,
-        None => Default::default(),
+    let source = reload::Source {
+        manifest: manifest_path(args.from.as_deref())?,
+        runtime_config: args.runtime_config_file.clone(),
+        component_ids: args.component_id.clone(),
     };
+    let (app, runtime_config) = source.read()?;
     if let Some(summary) = &runtime_config.summary {
         eprintln!("{summary}");
     }
@@ -228,6 +232,16 @@ fn up(args: UpArgs) -> Result<()> {
             None => None,
         };
         print_routes(&app, listener.local_addr()?);
+        let reloads = reload::start(app.clone(), source.clone());
+        reload::on_sighup(reloads.clone())?;
+        if args.watch {
+            let config_files = [Some(source.manifest.clone()), source.runtime_config.clone()];
+            reload::watch::start(
+                app.clone(),
+                config_files.into_iter().flatten().collect(),
+                reloads,
+            );
+        }
         // One signal stops both listeners; each then drains its connections.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let metrics_server = match metrics_listener {
@@ -311,6 +325,7 @@ fn print_storage_lines(app: &manifest::App, state_dir: Option<&Path>) {
 
 /// Spin's banner: the base URL, then public routes in matching order.
 fn print_routes(app: &runtime::AppRuntime, addr: SocketAddr) {
+    let app = app.current();
     let base = format!("http://{addr}");
     println!();
     println!("Serving {base}");

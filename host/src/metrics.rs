@@ -1,6 +1,7 @@
 //! Prometheus metrics (`prometheus-client`): per component, invocations,
 //! responses by status class, traps, time to the response head and
-//! instantiation time; per component and store label, operations.
+//! instantiation time; per component and store label, operations; reloads
+//! by outcome and component swaps.
 //!
 //! Everything is always counted (a few atomic adds per request); the figures
 //! are only served when `spin-host up --metrics-listen ADDR` is given.
@@ -41,6 +42,11 @@ struct StoreLabels {
     operation: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 type HistogramFamily = Family<ComponentLabels, Histogram, fn() -> Histogram>;
 
 /// Time to the response head: 100 µs doubling to about 52 s (then `+Inf`).
@@ -74,6 +80,8 @@ pub struct Metrics {
     duration: HistogramFamily,
     instantiation: HistogramFamily,
     store_operations: Family<StoreLabels, Counter>,
+    reloads: Family<OutcomeLabels, Counter>,
+    component_swaps: Family<ComponentLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,6 +100,12 @@ impl Metrics {
         let instantiation =
             HistogramFamily::new_with_constructor(instantiation_histogram as fn() -> _);
         let store_operations = Family::<StoreLabels, Counter>::default();
+        let reloads = Family::<OutcomeLabels, Counter>::default();
+        let component_swaps = Family::<ComponentLabels, Counter>::default();
+        // Both outcomes appear at zero, so a scrape can tell "none" from "unknown".
+        for outcome in ["ok", "failed"] {
+            let _ = reloads.get_or_create(&OutcomeLabels { outcome });
+        }
         // Counters get their `_total` suffix and units their `_seconds` one
         // from the encoder.
         registry.register(
@@ -126,6 +140,16 @@ impl Metrics {
             "Key-value and SQLite operations by component, store kind, label and operation",
             store_operations.clone(),
         );
+        registry.register(
+            "spin_host_reloads",
+            "Reloads of the application (SIGHUP or --watch) by outcome; a failed one changed nothing",
+            reloads.clone(),
+        );
+        registry.register(
+            "spin_host_component_swaps",
+            "Components swapped in by a reload: added, or changed wasm, settings or triggers",
+            component_swaps.clone(),
+        );
         Metrics {
             registry,
             invocations,
@@ -134,7 +158,25 @@ impl Metrics {
             duration,
             instantiation,
             store_operations,
+            reloads,
+            component_swaps,
         }
+    }
+
+    /// Counts a reload that swapped in a new version (`ok`) or changed nothing
+    /// because it failed.
+    pub fn count_reload(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.reloads.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts one component swapped in by a reload.
+    pub fn count_swap(&self, component: &str) {
+        self.component_swaps
+            .get_or_create(&ComponentLabels {
+                component: component.to_owned(),
+            })
+            .inc();
     }
 
     /// The handles for one component (its series appear at zero from now on).
@@ -290,6 +332,22 @@ mod tests {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn reloads_count_by_outcome_and_swaps_by_component() {
+        let metrics = Metrics::new();
+        metrics.count_reload(true);
+        metrics.count_reload(true);
+        metrics.count_swap("chat");
+        let text = metrics.encode();
+        for expected in [
+            "spin_host_reloads_total{outcome=\"ok\"} 2\n",
+            "spin_host_reloads_total{outcome=\"failed\"} 0\n",
+            "spin_host_component_swaps_total{component=\"chat\"} 1\n",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
     }
 
     #[test]

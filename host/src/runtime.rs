@@ -1,28 +1,30 @@
 //! The running application: every triggered component pre-instantiated with
 //! its capabilities, and the one path that runs a request through a fresh
-//! instance (used by inbound HTTP and by service chaining alike).
+//! instance (used by inbound HTTP and by service chaining alike), and the
+//! swap of one loaded version for the next on reload.
 
 use crate::capabilities::outbound_http::{ResponseFuture, ServiceChain};
-use crate::capability_set::{AppCapabilities, CapabilityOptions};
+use crate::capabilities::provides::Interface;
+use crate::capability_set::CapabilityOptions;
 use crate::component::{ComponentRuntime, Loader};
 use crate::engine;
 use crate::instance::InstanceState;
+use crate::loaded_app::{ComponentChange, Inputs, LoadedApp};
 use crate::manifest::App;
 use crate::metrics::Metrics;
-use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
 use anyhow::Result;
 use bytes::Bytes;
 use futures::FutureExt;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Body;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -47,19 +49,22 @@ pub struct StartOptions {
     pub limits: Limits,
 }
 
-/// The application as it serves: routes, components, metrics and limits.
+/// The application as it serves: the current [`LoadedApp`] (replaced whole by
+/// a reload), and what outlives reloads: the engine, metrics and limits.
 pub struct AppRuntime {
-    pub name: String,
-    pub version: String,
-    pub router: Router,
-    pub components: HashMap<String, Arc<ComponentRuntime>>,
-    /// Component descriptions, for the startup listing.
-    pub descriptions: HashMap<String, String>,
+    /// Read once per request (and per chained call); a request keeps the
+    /// version it read alive until it ends, whatever a reload swaps in.
+    current: RwLock<Arc<LoadedApp>>,
     /// The configured listen address; self requests are sent here.
     pub listen_addr: SocketAddr,
     /// Counted always; served only with `--metrics-listen`.
     pub metrics: Arc<Metrics>,
     engine: Engine,
+    linker: Linker<InstanceState>,
+    provided: Vec<Interface>,
+    cache_dir: Option<PathBuf>,
+    /// Given again to each reload: command-line settings do not change.
+    capability_options: CapabilityOptions,
     limits: Limits,
 }
 
@@ -75,56 +80,70 @@ impl AppRuntime {
             listen_addr,
             limits,
         } = options;
-        let (router, warnings) = Router::build(&app)?;
-        let triggered: Vec<_> = app.triggered_components().cloned().collect();
-        for component in &triggered {
-            if !component.source.is_file() {
-                anyhow::bail!(
-                    "Failed to load component `{}`: source file {} does not exist (build it first: `cargo xtask build`)",
-                    component.id,
-                    component.source.display()
-                );
-            }
-        }
-        let capabilities = AppCapabilities::open(&app, &triggered, &runtime_config, capabilities)?;
-
         let engine = engine::new_engine(limits.max_instance_memory)?;
         let (linker, provided) = engine::base_linker(&engine)?;
+        let metrics = Arc::new(Metrics::new());
         let loader = Loader {
             engine: &engine,
             linker: &linker,
             provided: &provided,
             cache_dir: cache_dir.as_deref(),
         };
-        let metrics = Arc::new(Metrics::new());
-        let mut components = HashMap::new();
-        for decl in &triggered {
-            let pre = loader.pre_instantiate(decl)?;
-            let runtime = ComponentRuntime {
-                id: decl.id.clone(),
-                pre,
-                capabilities: Arc::new(capabilities.for_component(decl, &metrics)?),
-                metrics: metrics.component(&decl.id),
-            };
-            components.insert(decl.id.clone(), Arc::new(runtime));
-        }
-        let descriptions = app
-            .components
-            .values()
-            .map(|c| (c.id.clone(), c.description.clone()))
-            .collect();
+        let inputs = Inputs {
+            app,
+            runtime_config: &runtime_config,
+            options: capabilities.clone(),
+            loader,
+            metrics: &metrics,
+        };
+        let (loaded, warnings, _) = LoadedApp::load(inputs, None)?;
         let runtime = AppRuntime {
-            name: app.name,
-            version: app.version,
-            router,
-            components,
-            descriptions,
+            current: RwLock::new(Arc::new(loaded)),
             listen_addr,
             metrics,
             engine,
+            linker,
+            provided,
+            cache_dir,
+            capability_options: capabilities,
             limits,
         };
         Ok((Arc::new(runtime), warnings))
+    }
+
+    /// The version serving now.
+    pub fn current(&self) -> Arc<LoadedApp> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Builds the next version from `app` and `runtime_config`, compiling only
+    /// what changed, while the current one keeps serving; then swaps it in at
+    /// once. On any error nothing is swapped. Blocking (it compiles): call it
+    /// off the async workers. Reloads must not overlap (the caller
+    /// serialises them), else one could build on a version about to be replaced.
+    pub fn reload(&self, app: App, runtime_config: &RuntimeConfig) -> Result<Vec<ComponentChange>> {
+        let previous = self.current();
+        let inputs = Inputs {
+            app,
+            runtime_config,
+            options: self.capability_options.clone(),
+            loader: Loader {
+                engine: &self.engine,
+                linker: &self.linker,
+                provided: &self.provided,
+                cache_dir: self.cache_dir.as_deref(),
+            },
+            metrics: &self.metrics,
+        };
+        let (next, _warnings, changes) = LoadedApp::load(inputs, Some(&previous))?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
+        Ok(changes)
     }
 
     /// Runs one request through a fresh instance of `component`. Never fails:
@@ -283,7 +302,8 @@ impl AppRuntime {
         target: &str,
         mut request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>, HttpError> {
-        let Some(component) = self.components.get(target).cloned() else {
+        // The version current when the call is made, not the caller's.
+        let Some(component) = self.current().components.get(target).cloned() else {
             eprintln!("Service chaining: no component `{target}` with an HTTP trigger in this app");
             return Err(HttpError::DestinationNotFound);
         };

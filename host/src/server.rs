@@ -3,6 +3,7 @@
 //! optional metrics one (`--metrics-listen`, `GET /metrics`).
 
 use crate::authority;
+use crate::loaded_app::LoadedApp;
 use crate::manifest::TriggerTarget;
 use crate::metrics::{self, Metrics};
 use crate::runtime::{empty_response, AppRuntime};
@@ -139,16 +140,18 @@ async fn handle(
     peer: SocketAddr,
 ) -> Result<http::Response<HyperOutgoingBody>> {
     let path = request.uri().path().to_string();
+    // One version for the whole request, even if a reload swaps meanwhile.
+    let current = app.current();
     if let Some(rest) = path.strip_prefix("/.well-known/spin/") {
-        return Ok(well_known(&app, rest));
+        return Ok(well_known(&current, rest));
     }
-    let Some(matched) = app.router.route(&path) else {
+    let Some(matched) = current.router.route(&path) else {
         return Ok(empty_response(404));
     };
     match &matched.entry.target {
         TriggerTarget::Static(response) => Ok(static_response(response)),
         TriggerTarget::Component(id) => {
-            let component = app
+            let component = current
                 .components
                 .get(id)
                 .cloned()
@@ -186,7 +189,7 @@ fn set_authority(request: &mut http::Request<Incoming>, authority: http::uri::Au
         http::Uri::from_parts(parts).expect("scheme, authority and path make a URI");
 }
 
-fn well_known(app: &AppRuntime, rest: &str) -> http::Response<HyperOutgoingBody> {
+fn well_known(app: &LoadedApp, rest: &str) -> http::Response<HyperOutgoingBody> {
     match rest {
         "health" => text_response(200, "text/plain", "OK".into()),
         "info" => {

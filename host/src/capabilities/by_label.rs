@@ -1,27 +1,30 @@
 //! What the label-based capabilities (key-value, SQLite) share: each label's
 //! store, opened once at startup and shared by every component declaring it.
+//! A reload keeps the open store of every label whose configuration is unchanged.
 
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// Each declared label's shared store.
-pub struct ByLabel<T: ?Sized> {
-    stores: HashMap<String, Arc<T>>,
+/// Each declared label's configuration and shared store.
+pub struct ByLabel<T: ?Sized, C> {
+    stores: HashMap<String, (C, Arc<T>)>,
 }
 
-impl<T: ?Sized> ByLabel<T> {
+impl<T: ?Sized, C: Clone + PartialEq> ByLabel<T, C> {
     /// Resolves and opens, once each, the labels components declare, as
     /// `(component, label)`: a label's runtime config, else `default` for
     /// the label `default`. A use of an undefined label goes to `undefined`,
-    /// which fails at once or notes it and lets the others open.
-    pub fn open<C: Clone>(
+    /// which fails at once or notes it and lets the others open. A label
+    /// `previous` holds with the same configuration keeps its open store.
+    pub fn open(
+        previous: Option<&ByLabel<T, C>>,
         declared: impl IntoIterator<Item = (String, String)>,
         configured: &BTreeMap<String, C>,
         default: C,
         mut undefined: impl FnMut(&str, &str) -> Result<()>,
         open: impl Fn(&str, &C) -> Result<Arc<T>>,
-    ) -> Result<ByLabel<T>> {
+    ) -> Result<ByLabel<T, C>> {
         let mut stores = HashMap::new();
         for (component, label) in declared {
             if stores.contains_key(&label) {
@@ -35,8 +38,14 @@ impl<T: ?Sized> ByLabel<T> {
                     continue;
                 }
             };
-            let store = open(&label, config)?;
-            stores.insert(label, store);
+            let kept = previous
+                .and_then(|previous| previous.stores.get(&label))
+                .filter(|(old, _)| old == config);
+            let store = match kept {
+                Some((_, store)) => store.clone(),
+                None => open(&label, config)?,
+            };
+            stores.insert(label, (config.clone(), store));
         }
         Ok(ByLabel { stores })
     }
@@ -50,7 +59,12 @@ impl<T: ?Sized> ByLabel<T> {
     ) -> HashMap<String, D> {
         labels
             .iter()
-            .map(|label| (label.clone(), declare(label, self.stores[label].clone())))
+            .map(|label| (label.clone(), declare(label, self.stores[label].1.clone())))
             .collect()
+    }
+
+    /// The configuration a declared label resolved to.
+    pub fn config(&self, label: &str) -> Option<&C> {
+        self.stores.get(label).map(|(config, _)| config)
     }
 }

@@ -17,18 +17,20 @@ use std::sync::Arc;
 
 /// The capability's app-level state: every declared label's backend.
 pub struct KeyValueApp {
-    backends: ByLabel<dyn KeyValueBackend>,
+    backends: ByLabel<dyn KeyValueBackend, KeyValueConfig>,
 }
 
 impl KeyValueApp {
     /// Opens a backend for every label any component declares, as
     /// `(component, label)`, failing like Spin for labels that are not defined.
     pub fn open(
+        previous: Option<&KeyValueApp>,
         declared: impl IntoIterator<Item = (String, String)>,
         configured: &BTreeMap<String, KeyValueConfig>,
         state_dir: Option<&Path>,
     ) -> Result<KeyValueApp> {
         let backends = ByLabel::open(
+            previous.map(|previous| &previous.backends),
             declared,
             configured,
             KeyValueConfig::default_store(state_dir),
@@ -40,6 +42,11 @@ impl KeyValueApp {
             open_backend,
         )?;
         Ok(KeyValueApp { backends })
+    }
+
+    /// The configuration a declared label resolved to (for change detection).
+    pub fn config(&self, label: &str) -> Option<&KeyValueConfig> {
+        self.backends.config(label)
     }
 
     /// The stores one component declares, with its operation counters.

@@ -28,6 +28,11 @@ impl OutboundApp {
         OutboundApp { component_ids }
     }
 
+    /// Every component id of the app, what `*.spin.internal` expands to.
+    pub fn component_ids(&self) -> &[String] {
+        &self.component_ids
+    }
+
     /// One component's rules, from its `allowed_outbound_hosts` with the
     /// templates already rendered.
     pub fn for_component(&self, id: &str, hosts: &[String]) -> Result<Arc<OutboundComponent>> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The capability's app-level state: every declared label's database.
 pub struct SqliteApp {
-    databases: ByLabel<SqliteDatabase>,
+    databases: ByLabel<SqliteDatabase, SqliteConfig>,
 }
 
 impl SqliteApp {
@@ -22,12 +22,14 @@ impl SqliteApp {
     /// `(component, label)`; undefined labels are a startup error listing
     /// each use, as in Spin.
     pub fn open(
+        previous: Option<&SqliteApp>,
         declared: impl IntoIterator<Item = (String, String)>,
         configured: &BTreeMap<String, SqliteConfig>,
         state_dir: Option<&Path>,
     ) -> Result<SqliteApp> {
         let mut undefined = Vec::new();
         let databases = ByLabel::open(
+            previous.map(|previous| &previous.databases),
             declared,
             configured,
             SqliteConfig::default_database(state_dir),
@@ -50,6 +52,11 @@ impl SqliteApp {
             );
         }
         Ok(SqliteApp { databases })
+    }
+
+    /// The configuration a declared label resolved to (for change detection).
+    pub fn config(&self, label: &str) -> Option<&SqliteConfig> {
+        self.databases.config(label)
     }
 
     /// The databases one component declares, with its operation counters.

@@ -1,0 +1,127 @@
+//! Reloading the application while it serves: on `SIGHUP`, or on a change
+//! seen by `up --watch`. Each reload re-reads `spin.toml` and the runtime
+//! config and hands them to [`AppRuntime::reload`], which swaps in only what
+//! changed; one that fails changes nothing. Reloads run one at a time, in
+//! the order asked; requests that arrive while one runs are served one
+//! reload later (they coalesce).
+
+pub mod watch;
+
+use crate::manifest::App;
+use crate::runtime::AppRuntime;
+use crate::runtime_config::RuntimeConfig;
+use anyhow::Result;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// Where the application is read from, at start and on every reload.
+#[derive(Clone)]
+pub struct Source {
+    pub manifest: PathBuf,
+    pub runtime_config: Option<PathBuf>,
+    /// `up -c`: the selection applies to every reload.
+    pub component_ids: Vec<String>,
+}
+
+impl Source {
+    /// Loads and validates the manifest (with the selection) and the runtime config.
+    pub fn read(&self) -> Result<(App, RuntimeConfig)> {
+        let mut app = App::load(&self.manifest)?;
+        if !self.component_ids.is_empty() {
+            app = app.select_components(&self.component_ids)?;
+        }
+        let runtime_config = match &self.runtime_config {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => Default::default(),
+        };
+        Ok((app, runtime_config))
+    }
+}
+
+/// Why a reload was asked for, for the log.
+pub type Reason = &'static str;
+
+/// Runs the reloads asked through the returned sender until every sender is dropped.
+pub fn start(app: Arc<AppRuntime>, source: Source) -> mpsc::UnboundedSender<Reason> {
+    let (requests, mut asked) = mpsc::unbounded_channel::<Reason>();
+    tokio::spawn(async move {
+        while let Some(reason) = asked.recv().await {
+            // Asked again while the last one ran: one reload reads it all.
+            while asked.try_recv().is_ok() {}
+            reload_once(&app, &source, reason).await;
+        }
+    });
+    requests
+}
+
+/// Asks for a reload on each `SIGHUP`.
+pub fn on_sighup(requests: mpsc::UnboundedSender<Reason>) -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            if requests.send("SIGHUP").is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
+    eprintln!("Reloading the application ({reason})");
+    let started = Instant::now();
+    let outcome = {
+        let (app, source) = (app.clone(), source.clone());
+        // Compiling is CPU work: off the async workers, so serving goes on.
+        tokio::task::spawn_blocking(move || {
+            let (manifest, runtime_config) = source.read()?;
+            app.reload(manifest, &runtime_config)
+        })
+        .await
+        .unwrap_or_else(|join| Err(anyhow::anyhow!("reload task failed: {join}")))
+    };
+    match outcome {
+        Ok(changes) => {
+            app.metrics.count_reload(true);
+            for change in &changes {
+                app.metrics.count_swap(&change.id);
+                eprintln!(
+                    "Swapped component `{}`: {} -> {} in {} ms",
+                    change.id,
+                    short(change.old_digest.as_deref()),
+                    short(change.new_digest.as_deref()),
+                    change.took.as_millis()
+                );
+            }
+            eprintln!(
+                "Reloaded in {} ms: {} component(s) swapped",
+                started.elapsed().as_millis(),
+                changes.len()
+            );
+        }
+        Err(e) => {
+            app.metrics.count_reload(false);
+            eprintln!("Reload failed; still serving the previous version: {e:#}");
+        }
+    }
+}
+
+/// A digest's first 12 hex digits; `none` for an added or removed component.
+fn short(digest: Option<&str>) -> &str {
+    digest.map_or("none", |d| &d[..d.len().min(12)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn digests_are_shortened_for_the_log() {
+        assert_eq!(short(Some("0123456789abcdef0123")), "0123456789ab");
+        assert_eq!(short(Some("abc")), "abc");
+        assert_eq!(short(None), "none");
+    }
+}

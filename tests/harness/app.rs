@@ -160,6 +160,16 @@ impl TestApp {
         }
     }
 
+    /// Sends SIGHUP to the server: our host reloads the application then
+    /// (host-only: the real Spin has no reload).
+    pub fn signal_reload(&self) {
+        let child = self.child.as_ref().expect("server running");
+        // SAFETY: plain syscall on a child we spawned and have not reaped.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGHUP);
+        }
+    }
+
     /// Waits up to `limit` for the server to exit; `None` if it is still running.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;

@@ -26,6 +26,9 @@
 //! - `GET  /probe/log?text=T`               -> prints T to stdout and stderr
 //! - `GET  /probe/trap`                     -> panics (a trap)
 //! - `GET  /probe/hang`                     -> never returns
+//! - `GET  /probe/wait/{label}/{key}`       -> waits until `key` exists in key-value
+//!   store `label` (polling every 5 ms), then answers with the echo: a request held
+//!   open for as long as a test needs, released by the test writing the key
 //! - `GET  /probe/memory?mb=N`              -> allocates and touches N MiB
 //!
 //! Values: SQLite integers are JSON integers, reals are JSON floats (always
@@ -76,6 +79,12 @@ async fn handle(req: IncomingRequest) -> Response {
         }
         ["probe", "trap"] => panic!("probe: trap requested"),
         ["probe", "hang"] => hang(),
+        ["probe", "wait", label, key] => {
+            if let Err(e) = wait_for_key(label, key) {
+                return json_response(key_value_error(e, "exists"));
+            }
+            json_response(echo(req).await)
+        }
         ["probe", "memory"] => {
             let mb: usize = first(&query, "mb")
                 .and_then(|m| m.parse().ok())
@@ -135,6 +144,16 @@ fn key_value_op(label: &str, op: &str, key: &str, body: Vec<u8>) -> Json {
         Ok(value) => json!({ "ok": value }),
         Err(e) => key_value_error(e, op),
     }
+}
+
+/// Polls the store until `key` exists; the sleep is a `wasi:clocks` wait, so
+/// the host serves other requests meanwhile.
+fn wait_for_key(label: &str, key: &str) -> Result<(), key_value::Error> {
+    let store = key_value::Store::open(label)?;
+    while !store.exists(key)? {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Ok(())
 }
 
 fn key_value_error(e: key_value::Error, during: &str) -> Json {

@@ -9,8 +9,8 @@
 //! `cargo build --target wasm32-wasip2 --release -p probe`.
 
 use integration_tests::{
-    eventually, http_get, is_real_spin, kv_set, manifest_in_temp_dir, probe_wasm, write_file,
-    TestApp,
+    eventually, fetch, http_get, is_real_spin, kv_set, manifest_in_temp_dir, probe_wasm,
+    write_file, TestApp,
 };
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -234,6 +234,53 @@ fn a_changed_component_is_swapped_and_the_others_are_kept() {
 }
 
 #[test]
+fn added_and_removed_components_and_routes_change_in_one_swap() {
+    if skipped() {
+        return;
+    }
+    let app = ReloadApp::start(&[]);
+    assert_eq!(app.answering("/beta/x"), "beta");
+    // beta goes (its route falls to alpha's `/...`), gamma comes at `/gamma/...`, and alpha
+    // may now chain to every component: its wildcard names the new set.
+    let hosts = "allowed_outbound_hosts = [\"http://*.spin.internal\"]";
+    let next = manifest("alpha-v1", hosts).replace("beta", "gamma");
+    write_file(&app.dir.path().join("spin.toml"), &next);
+    let log = app.reload();
+    let swaps = swap_lines(&log);
+    assert_eq!(swaps.len(), 3, "{log}");
+    assert!(swaps[0].starts_with("Swapped component `alpha`: "), "{log}");
+    assert!(swaps[1].starts_with("Swapped component `beta`: "), "{log}");
+    assert!(swaps[1].contains(" -> none in "), "removed: {log}");
+    assert!(
+        swaps[2].starts_with("Swapped component `gamma`: none -> "),
+        "{log}"
+    );
+
+    assert_eq!(app.answering("/gamma/x"), "gamma");
+    assert_eq!(app.answering("/beta/x"), "alpha-v1");
+    // Chaining resolves in the version serving when the call is made.
+    let chained = fetch(
+        &app.app,
+        "http://gamma.spin.internal/chained",
+        "GET",
+        &[],
+        "",
+    );
+    assert_eq!(chained["status"], 200, "{chained}");
+    let echo: serde_json::Value =
+        serde_json::from_str(chained["body"].as_str().unwrap_or_default()).expect("echo");
+    assert_eq!(echo["component"], "gamma", "{chained}");
+    let gone = fetch(
+        &app.app,
+        "http://beta.spin.internal/chained",
+        "GET",
+        &[],
+        "",
+    );
+    assert_ne!(gone["status"], 200, "{gone}");
+}
+
+#[test]
 fn successive_reloads_under_load_lose_no_request() {
     if skipped() {
         return;
@@ -365,20 +412,21 @@ fn a_failed_reload_changes_nothing() {
         return;
     }
     let app = ReloadApp::start(&[]);
-    let broken: [(&str, &dyn Fn(&ReloadApp), &str); 4] = [
+    // (case, how to break the app, what the log says why)
+    let broken: [(&str, fn(&ReloadApp), &str); 4] = [
         (
             "a component that is not wasm",
-            &|app| app.write_alpha_wasm(b"not wasm at all"),
+            |app| app.write_alpha_wasm(b"not wasm at all"),
             "Failed to load component `alpha`",
         ),
         (
             "an undefined SQLite label",
-            &|app| app.write_manifest("alpha-v2", "sqlite_databases = [\"nowhere\"]"),
+            |app| app.write_manifest("alpha-v2", "sqlite_databases = [\"nowhere\"]"),
             "Component alpha uses database 'nowhere'",
         ),
         (
             "a manifest that does not parse",
-            &|app| {
+            |app| {
                 write_file(
                     &app.dir.path().join("spin.toml"),
                     "spin_manifest_version = [",
@@ -388,7 +436,7 @@ fn a_failed_reload_changes_nothing() {
         ),
         (
             "a missing source file",
-            &|app| std::fs::remove_file(app.alpha_wasm()).expect("remove wasm"),
+            |app| std::fs::remove_file(app.alpha_wasm()).expect("remove wasm"),
             "does not exist",
         ),
     ];

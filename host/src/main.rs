@@ -46,7 +46,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the application (like `spin up`).
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Run the components' build commands (like `spin build`).
     Build(BuildArgs),
 }
@@ -117,7 +117,7 @@ fn main() {
         )
         .init();
     let result = match Cli::parse().command {
-        Command::Up(args) => up(args),
+        Command::Up(args) => up(*args),
         Command::Build(args) => manifest_path(args.from.as_deref())
             .and_then(|path| manifest::App::load(&path))
             .and_then(|app| build::build(&app, &args.component_id)),

@@ -68,3 +68,45 @@ impl<T: ?Sized, C: Clone + PartialEq> ByLabel<T, C> {
         self.stores.get(label).map(|(config, _)| config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn open(
+        previous: Option<&ByLabel<String, String>>,
+        configured: &[(&str, &str)],
+        opened: &Cell<usize>,
+    ) -> ByLabel<String, String> {
+        let configured: BTreeMap<String, String> = configured
+            .iter()
+            .map(|(label, config)| (label.to_string(), config.to_string()))
+            .collect();
+        let declared = configured.keys().map(|l| ("c".to_owned(), l.clone()));
+        ByLabel::open(
+            previous,
+            declared.collect::<Vec<_>>(),
+            &configured,
+            "default".to_owned(),
+            |_, _| Ok(()),
+            |label, config| {
+                opened.set(opened.get() + 1);
+                Ok(Arc::new(format!("{label}:{config}")))
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_reopen_keeps_the_stores_whose_configuration_is_unchanged() {
+        let opened = Cell::new(0);
+        let first = open(None, &[("a", "file a"), ("b", "file b")], &opened);
+        assert_eq!(opened.get(), 2);
+        let second = open(Some(&first), &[("a", "file a"), ("b", "file b2")], &opened);
+        assert_eq!(opened.get(), 3, "only b opened again");
+        assert!(Arc::ptr_eq(&first.stores["a"].1, &second.stores["a"].1));
+        assert_eq!(*second.stores["b"].1, "b:file b2");
+        assert_eq!(second.config("b").map(String::as_str), Some("file b2"));
+    }
+}

@@ -406,14 +406,16 @@ fn a_request_that_started_before_a_swap_finishes_on_the_old_version() {
     });
 }
 
+/// A way to break the app: (case, how, what the log says why).
+type Breakage = (&'static str, fn(&ReloadApp), &'static str);
+
 #[test]
 fn a_failed_reload_changes_nothing() {
     if skipped() {
         return;
     }
     let app = ReloadApp::start(&[]);
-    // (case, how to break the app, what the log says why)
-    let broken: [(&str, fn(&ReloadApp), &str); 4] = [
+    let broken: [Breakage; 4] = [
         (
             "a component that is not wasm",
             |app| app.write_alpha_wasm(b"not wasm at all"),

@@ -124,7 +124,12 @@ impl AppRuntime {
     /// once. On any error nothing is swapped. Blocking (it compiles): call it
     /// off the async workers. Reloads must not overlap (the caller
     /// serialises them), else one could build on a version about to be replaced.
-    pub fn reload(&self, app: App, runtime_config: &RuntimeConfig) -> Result<Vec<ComponentChange>> {
+    /// Returns what changed and the warnings Spin would log at startup.
+    pub fn reload(
+        &self,
+        app: App,
+        runtime_config: &RuntimeConfig,
+    ) -> Result<(Vec<ComponentChange>, Vec<String>)> {
         let previous = self.current();
         let inputs = Inputs {
             app,
@@ -138,12 +143,12 @@ impl AppRuntime {
             },
             metrics: &self.metrics,
         };
-        let (next, _warnings, changes) = LoadedApp::load(inputs, Some(&previous))?;
+        let (next, warnings, changes) = LoadedApp::load(inputs, Some(&previous))?;
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
-        Ok(changes)
+        Ok((changes, warnings))
     }
 
     /// Runs one request through a fresh instance of `component`. Never fails:

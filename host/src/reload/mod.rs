@@ -84,8 +84,11 @@ async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
         .unwrap_or_else(|join| Err(anyhow::anyhow!("reload task failed: {join}")))
     };
     match outcome {
-        Ok(changes) => {
+        Ok((changes, warnings)) => {
             app.metrics.count_reload(true);
+            for warning in warnings {
+                eprintln!("{warning}");
+            }
             for change in &changes {
                 app.metrics.count_swap(&change.id);
                 eprintln!(

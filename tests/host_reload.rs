@@ -9,9 +9,10 @@
 //! `cargo build --target wasm32-wasip2 --release -p probe`.
 
 use integration_tests::{
-    eventually, fetch, http_get, is_real_spin, kv_set, manifest_in_temp_dir, probe_wasm,
+    eventually, fetch, http_get, is_real_spin, kv_set, manifest_in_temp_dir, probe_wasm, sql_ok,
     write_file, TestApp,
 };
+use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -86,8 +87,14 @@ struct ReloadApp {
 
 impl ReloadApp {
     fn start(extra_args: &[&str]) -> ReloadApp {
-        let (dir, mut spec) = manifest_in_temp_dir(&manifest("alpha-v1", ""));
+        ReloadApp::start_with("", "", extra_args)
+    }
+
+    /// With extra lines for alpha's table and a runtime config (`{tmp}`: the app's temp dir).
+    fn start_with(alpha_extra: &str, runtime_config: &str, extra_args: &[&str]) -> ReloadApp {
+        let (dir, mut spec) = manifest_in_temp_dir(&manifest("alpha-v1", alpha_extra));
         std::fs::copy(probe_wasm(), dir.path().join("alpha.wasm")).expect("copy probe");
+        spec.runtime_config = runtime_config.to_owned();
         let metrics_port = integration_tests::free_port();
         spec.extra_args = vec![
             "--metrics-listen".into(),
@@ -278,6 +285,43 @@ fn added_and_removed_components_and_routes_change_in_one_swap() {
         "",
     );
     assert_ne!(gone["status"], 200, "{gone}");
+}
+
+#[test]
+fn a_changed_store_configuration_swaps_the_components_declaring_it() {
+    if skipped() {
+        return;
+    }
+    let config = |file: &str| {
+        format!("[sqlite_database.extra]\ntype = \"spin\"\npath = \"{{tmp}}/{file}\"\n")
+    };
+    let app = ReloadApp::start_with("sqlite_databases = [\"extra\"]", &config("extra1.db"), &[]);
+    let database_file = || {
+        let rows = sql_ok(&app.app, "extra", "PRAGMA database_list", json!([]));
+        rows[0][2].as_str().unwrap_or_default().to_owned()
+    };
+    assert!(
+        database_file().ends_with("/extra1.db"),
+        "{}",
+        database_file()
+    );
+
+    // The runtime config is read again: only alpha declares the label, only alpha is swapped.
+    let tmp = app.app.temp_dir().to_str().expect("utf-8 path").to_owned();
+    write_file(
+        &app.app.temp_dir().join("runtime-config.toml"),
+        &config("extra2.db").replace("{tmp}", &tmp),
+    );
+    let log = app.reload();
+    let swaps = swap_lines(&log);
+    assert_eq!(swaps.len(), 1, "{log}");
+    assert!(swaps[0].starts_with("Swapped component `alpha`: "), "{log}");
+    assert!(
+        database_file().ends_with("/extra2.db"),
+        "{}",
+        database_file()
+    );
+    assert_eq!(app.answering("/beta/x"), "beta");
 }
 
 #[test]

@@ -44,7 +44,7 @@ impl App {
                 let Some(target) = chaining_target(entry) else {
                     continue;
                 };
-                if selected.iter().any(|id| *id == target) {
+                if selected.contains(&target) {
                     continue;
                 }
                 if target == "*" {

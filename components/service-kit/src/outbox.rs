@@ -13,13 +13,20 @@ use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::sqlite::Connection;
 use utoipa::ToSchema;
 
-/// The outbox table; part of every publishing service's schema.
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS outbox (
+pub mod forwarder;
+
+/// The outbox's tables (the rows to forward, and the forwarder lease); part of every publishing
+/// service's schema (see `db::with_schema_parts`).
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
     event TEXT NOT NULL,
     created_at INTEGER NOT NULL
-)";
+)",
+    forwarder::TABLE,
+    forwarder::FREE_ROW,
+];
 
 /// Where the `events` service is reached unless the `events_url` variable says otherwise.
 pub const DEFAULT_EVENTS_URL: &str = "http://events.spin.internal";

@@ -1,24 +1,23 @@
 //! One function per endpoint: validate with the domain modules, read or write through the store
-//! (every write and its events in one transaction), then forward the outbox (see `forwarding`)
+//! (every write and its events in one transaction), then forward the outbox (see service-kit's `outbox::forwarder`)
 //! and answer.
 
 use serde::Serialize;
 use serde_json::Value;
 use service_kit::api::json_response;
+use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::{clock, db, outbox, ApiError, ApiResult};
 use spin_sdk::http::Response;
-use spin_sdk::sqlite::Connection;
 use utoipa::ToSchema;
 
 use crate::customer::{self, Customer, CustomerBody, CustomerDetailView, CustomerView};
 use crate::error::SupportError;
 use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
-use crate::forwarding;
 use crate::idempotency::{self, REPLAYED_HEADER};
 use crate::listing::{encode_cursor, parse_list_query};
 use crate::precondition::{self, etag};
 use crate::route::ticket_id;
-use crate::store::{self, SavedResult, SCHEMA};
+use crate::store::{self, SavedResult};
 use crate::ticket::{
     self, NewTicketBody, Status, Ticket, TicketPatchBody, TicketSummary, TicketView,
 };
@@ -47,14 +46,6 @@ fn customer_location(id: &str) -> String {
 
 fn ticket_location(id: i64) -> String {
     format!("/support/tickets/{id}")
-}
-
-/// Runs a unit of work on the database, creating the schema first if this is the first use.
-fn on_schema<T>(
-    conn: &Connection,
-    work: impl FnMut(&Connection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    db::with_schema(conn, SCHEMA, work)
 }
 
 /// `PUT /support/customers/{id}`: create (201) or update (200); an identical PUT changes nothing.
@@ -95,7 +86,7 @@ pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> Api
     let details = customer::parse_details(body)?;
     let what = format!("customer {id:?}");
     let conn = store::open()?;
-    let (status, customer, forwarder) = on_schema(&conn, |conn| {
+    let (status, customer, forwarder) = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             let existing = store::customer(conn, &id)?;
             precondition::check_write(
@@ -121,10 +112,10 @@ pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> Api
             };
             let event = events::customer_upserted(&customer);
             outbox::enqueue(conn, CUSTOMERS_TOPIC, &event)?;
-            Ok((status, customer, forwarding::claim(conn, &event.id, now)?))
+            Ok((status, customer, forwarder::claim(conn, now)?))
         })
     })?;
-    forwarding::forward_if_claimed(&conn, forwarder).await;
+    forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
     let mut response = with_etag(json_response(status, &customer.view()), customer.version);
     if status == 201 {
         response.set_header("location", customer_location(&customer.id));
@@ -158,7 +149,7 @@ pub fn get_customer(id: &str) -> ApiResult<Response> {
         return Err(not_found().into());
     }
     let conn = store::open()?;
-    let (customer, open_tickets, recent) = on_schema(&conn, |conn| {
+    let (customer, open_tickets, recent) = store::with_schema(&conn, |conn| {
         let (customer, open_tickets) =
             store::customer_with_open_count(conn, id)?.ok_or_else(not_found)?;
         let recent = store::recent_tickets(conn, id, RECENT_TICKETS)?;
@@ -174,11 +165,11 @@ pub fn get_customer(id: &str) -> ApiResult<Response> {
 
 /// What `POST .../tickets` did: created a ticket, or found the first result of its Idempotency-Key.
 enum Created {
-    /// `forwarder`: the lease token, if this request forwards the outbox.
+    /// `forwarder`: the lease, if this request forwards the outbox.
     New {
         id: i64,
         body: String,
-        forwarder: Option<String>,
+        forwarder: Option<Lease>,
     },
     Replayed(SavedResult),
 }
@@ -232,7 +223,7 @@ pub async fn create_ticket(
         .transpose()?;
     let fingerprint = key.as_ref().map(|_| idempotency::fingerprint(&new));
     let conn = store::open()?;
-    let created = on_schema(&conn, |conn| {
+    let created = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
                 if let Some(saved) = store::saved_result(conn, customer_id, key)? {
@@ -257,7 +248,7 @@ pub async fn create_ticket(
             }
             let event = events::ticket_opened(&ticket);
             outbox::enqueue(conn, TICKETS_TOPIC, &event)?;
-            let forwarder = forwarding::claim(conn, &event.id, now)?;
+            let forwarder = forwarder::claim(conn, now)?;
             Ok(Created::New {
                 id,
                 body,
@@ -271,7 +262,7 @@ pub async fn create_ticket(
             body,
             forwarder,
         } => {
-            forwarding::forward_if_claimed(&conn, forwarder).await;
+            forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
             (id, body, false)
         }
         Created::Replayed(saved) => (saved.ticket_id, saved.response, true),
@@ -312,7 +303,7 @@ pub async fn create_ticket(
 pub fn get_ticket(segment: &str, conditions: &Conditions) -> ApiResult<Response> {
     let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let conn = store::open()?;
-    let ticket = on_schema(&conn, |conn| store::ticket(conn, id))?
+    let ticket = store::with_schema(&conn, |conn| store::ticket(conn, id))?
         .ok_or(SupportError::TicketNotFound(id))?;
     if precondition::not_modified(ticket.version, conditions.if_none_match.as_deref()) {
         let response = Response::builder().status(304).body(Vec::new()).build();
@@ -370,7 +361,7 @@ pub async fn patch_ticket(
     let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let patch = ticket::parse_patch(body)?;
     let conn = store::open()?;
-    let (ticket, forwarder) = on_schema(&conn, |conn| {
+    let (ticket, forwarder) = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             let current = store::ticket(conn, id)?.ok_or(SupportError::TicketNotFound(id))?;
             precondition::check_write(
@@ -386,12 +377,12 @@ pub async fn patch_ticket(
                     store::update_ticket(conn, &updated)?;
                     let event = events::ticket_updated(&updated, current.status);
                     outbox::enqueue(conn, TICKETS_TOPIC, &event)?;
-                    Ok((updated, forwarding::claim(conn, &event.id, now)?))
+                    Ok((updated, forwarder::claim(conn, now)?))
                 }
             }
         })
     })?;
-    forwarding::forward_if_claimed(&conn, forwarder).await;
+    forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
     Ok(with_etag(
         json_response(200, &ticket.view()),
         ticket.version,
@@ -435,7 +426,7 @@ pub fn list_tickets(query: &str) -> ApiResult<Response> {
     // One more than asked tells whether there is a next page.
     query.limit += 1;
     let conn = store::open()?;
-    let mut tickets = on_schema(&conn, |conn| store::list_tickets(conn, &query))?;
+    let mut tickets = store::with_schema(&conn, |conn| store::list_tickets(conn, &query))?;
     let has_more = tickets.len() as i64 > limit;
     tickets.truncate(limit as usize);
     let next_cursor = has_more
@@ -457,7 +448,7 @@ pub fn list_tickets(query: &str) -> ApiResult<Response> {
     responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
 )]
 pub fn outbox_status() -> ApiResult<Response> {
-    on_schema(&store::open()?, outbox::status_response)
+    store::with_schema(&store::open()?, outbox::status_response)
 }
 
 /// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
@@ -473,6 +464,6 @@ pub fn outbox_status() -> ApiResult<Response> {
 pub async fn flush_outbox() -> ApiResult<Response> {
     let conn = store::open()?;
     // Creates the schema on a fresh database, so forwarding has a table to read.
-    on_schema(&conn, outbox::pending)?;
+    store::with_schema(&conn, outbox::pending)?;
     outbox::flush_response(&conn).await
 }

@@ -9,13 +9,12 @@
 //!
 //! This file is the Spin layer only: it reads the request and hands it to `handlers`. The rules are
 //! in `customer`, `ticket`, `precondition`, `idempotency` and `listing`, the SQL in `store`, the
-//! events in `events` (forwarded by `forwarding`), the error mapping in `error`.
+//! events in `events` (forwarded by service-kit's `outbox::forwarder`), the error mapping in `error`.
 
 pub mod contract;
 pub mod customer;
 pub mod error;
 pub mod events;
-pub mod forwarding;
 pub mod handlers;
 pub mod idempotency;
 pub mod listing;

@@ -26,6 +26,7 @@ pub mod views;
 
 use serde_json::Value;
 use service_kit::api::{json_response, respond};
+use service_kit::outbox::forwarder;
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
 use service_kit::{clock, outbox, ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
@@ -102,9 +103,9 @@ async fn post_readings(request: IncomingRequest) -> ApiResult<Response> {
     let body = read_json(request).await?;
     let batch = reading::parse_batch(&body, clock::now_millis())?;
     let conn = store::open()?;
-    let report = ingest::ingest(&conn, &HotCache::open(), &batch, clock::now_millis())?;
+    let mut report = ingest::ingest(&conn, &HotCache::open(), &batch, clock::now_millis())?;
     // After the commit; trouble only leaves the events for a later forward or flush.
-    outbox::forward_quietly(&conn, SERVICE).await;
+    forwarder::forward_if_claimed(&conn, report.forwarder.take(), SERVICE).await;
     Ok(json_response(202, &views::ingested(&report)))
 }
 

@@ -15,7 +15,7 @@ use crate::hot::HotCache;
 use crate::reading::{Batch, Reading};
 use crate::sensors::{self, Current};
 use crate::store;
-use crate::views;
+use crate::wire;
 
 /// The topic every alert event goes to.
 pub const TOPIC: &str = "telemetry.alerts";
@@ -165,6 +165,6 @@ fn cloud_event(event: &AlertEvent) -> CloudEvent {
         SOURCE,
         event.kind.event_type(),
         Some(format!("sensors/{}", event.alert.sensor_id)),
-        views::alert_event_data(&event.alert),
+        wire::alert_event_data(&event.alert),
     )
 }

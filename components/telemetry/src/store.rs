@@ -12,7 +12,7 @@ use spin_sdk::sqlite::{Connection, QueryResult, Row, Value};
 use crate::engine::{Alert, HotState, Point, Reason};
 use crate::reading::Reading;
 use crate::rules::Rules;
-use crate::views::Stats;
+use crate::wire::Stats;
 
 /// The schema, created lazily (`db::with_schema`) on first use; every statement idempotent.
 pub const SCHEMA: &[&str] = &[

@@ -15,7 +15,11 @@ use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type}
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
+use crate::event::{CloudEventInput, EventReceipt};
+use crate::projection::{CustomerView, Summary};
+use crate::rebuild::RebuildReport;
 use crate::store::DATABASE_LABEL;
+use crate::wire::ActiveAlerts;
 use crate::SERVICE;
 
 /// `GET /insights/health`: 200 when the service's own store answers, else 503.
@@ -33,11 +37,11 @@ pub fn openapi() -> Response {
 #[openapi(
     info(title = "insights"),
     paths(
-        crate::receive_event,
-        crate::rebuild,
-        crate::customer,
-        crate::summary,
-        crate::alerts,
+        receive_event,
+        rebuild,
+        customer,
+        summary,
+        alerts,
     ),
     components(schemas(ErrorBody, Health)),
     modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS, &CloudEventExtensions),
@@ -79,6 +83,93 @@ impl Modify for CloudEventExtensions {
 
 /// Attribute names of a CloudEvent (the standard ones fit too).
 const EXTENSION_NAME_PATTERN: &str = "^[a-z0-9]{1,20}$";
+
+// ---------------------------------------------------------------------------------------------
+// The operations: descriptors holding no code, only what each endpoint of `handlers` answers.
+
+/// A pushed event: applied (once), a duplicate, or ignored (a type the views do not use, which
+/// must still be acknowledged so it never dead-letters). Anything unusable is 400, so the event
+/// log retries it and finally dead-letters it.
+#[utoipa::path(
+    post,
+    path = "/insights/events",
+    tag = "events",
+    summary = "Receive one pushed event",
+    description = "The push-subscription endpoint the event log delivers to. Each event id is \
+        applied once; a snapshot changes a view only if it is newer than the one held.",
+    request_body(content(
+        (CloudEventInput = "application/cloudevents+json"),
+        (CloudEventInput = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Applied, a duplicate, or ignored.", body = EventReceipt),
+        (status = 400, description = "Not one valid CloudEvent, or a known type whose data the views cannot use.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Neither `application/cloudevents+json` nor `application/json`.", body = ErrorBody),
+    )
+)]
+pub fn receive_event() {}
+
+#[utoipa::path(
+    post,
+    path = "/insights/rebuild",
+    tag = "views",
+    summary = "Rebuild every view from the event logs",
+    description = "Reads every `support.*` and `telemetry.*` topic from offset 0, replaces the views \
+        and the processed set in one transaction, then catches up with what was appended meanwhile.",
+    responses(
+        (status = 200, description = "Rebuilt.", body = RebuildReport),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+        (status = 502, description = "The event log could not be read; the message says whether the views changed.", body = ErrorBody),
+        (status = 507, description = "The logs hold more events than one rebuild replays; the views are unchanged.", body = ErrorBody),
+    )
+)]
+pub fn rebuild() {}
+
+#[utoipa::path(
+    get,
+    path = "/insights/support/customers/{id}",
+    tag = "views",
+    summary = "What the support events tell about one customer",
+    params(
+        ("id" = String, Path, description = "The customer id.",
+            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+    ),
+    responses(
+        (status = 200, description = "The customer's view.", body = CustomerView),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+        (status = 404, description = "Nothing is known about this customer (or the id is not a customer id).", body = ErrorBody),
+    )
+)]
+pub fn customer() {}
+
+#[utoipa::path(
+    get,
+    path = "/insights/support/summary",
+    tag = "views",
+    summary = "The support desk at a glance",
+    responses(
+        (status = 200, description = "The summary.", body = Summary),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+    )
+)]
+pub fn summary() {}
+
+#[utoipa::path(
+    get,
+    path = "/insights/telemetry/alerts",
+    tag = "views",
+    summary = "The active temperature alerts, newest first",
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many (default 1000).",
+            minimum = 1, maximum = 1000),
+    ),
+    responses(
+        (status = 200, description = "The active alerts.", body = ActiveAlerts),
+        (status = 400, description = "A query parameter is invalid or unknown.", body = ErrorBody),
+    )
+)]
+pub fn alerts() {}
 
 #[cfg(test)]
 mod tests {

@@ -354,43 +354,43 @@ pub fn add_event_visits() {}
 )]
 pub fn load_visits() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits/{event_id}",
     tag = "visits",
     params(("event_id" = EventId, Path, description = "The event")),
     responses(
-        (status = 204, description = "Allowed: GET, POST, OPTIONS (in `allow` and `access-control-allow-methods`)"),
+        (status = 204, description = "Allowed: GET, POST, OPTIONS (in `allow`)"),
         (status = 404, description = "The event id is not 1 to 20 digits", body = ErrorBody),
     )
 )]
 pub fn preflight_event_visits() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits",
     tag = "visits",
-    responses((status = 204, description = "Allowed: PUT, OPTIONS (in `allow` and `access-control-allow-methods`)"))
+    responses((status = 204, description = "Allowed: PUT, OPTIONS (in `allow`)"))
 )]
 pub fn preflight_visits() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits/health",
     tag = "visits",
-    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow` and `access-control-allow-methods`)"))
+    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow`)"))
 )]
 pub fn preflight_health() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits/openapi.json",
     tag = "visits",
-    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow` and `access-control-allow-methods`)"))
+    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow`)"))
 )]
 pub fn preflight_openapi_document() {}
 

@@ -56,6 +56,13 @@ impl From<Error> for StoreError {
     }
 }
 
+/// Clients see "storage error" (500); the detail is only logged.
+impl From<StoreError> for service_kit::ApiError {
+    fn from(err: StoreError) -> Self {
+        service_kit::ApiError::storage(err)
+    }
+}
+
 /// A connection to the visits database.
 pub struct VisitsStore {
     db: Connection,
@@ -174,6 +181,13 @@ fn visit_row(row: &RowResult) -> Result<VisitRow, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_errors_hide_their_detail() {
+        let err = service_kit::ApiError::from(StoreError("disk I/O error at /secret/path".into()));
+        assert_eq!(err.status, 500);
+        assert_eq!(err.message, "storage error");
+    }
 
     #[test]
     fn a_set_statement_has_three_parameters_per_row() {

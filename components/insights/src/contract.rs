@@ -10,6 +10,7 @@
 use service_kit::contract::{
     check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
 };
+use service_kit::ids::Id;
 use spin_sdk::http::Response;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -132,8 +133,7 @@ pub fn rebuild() {}
     tag = "views",
     summary = "What the support events tell about one customer",
     params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(Id), Path, description = "The customer id."),
     ),
     responses(
         (status = 200, description = "The customer's view.", body = CustomerView),

@@ -291,10 +291,7 @@ fn alert(data: AlertData, expected: AlertState) -> Result<Alert, String> {
 
 /// Customer ids as the support API allows them: `[A-Za-z0-9_-]{1,64}`.
 pub fn is_customer_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    service_kit::ids::is_id(id)
 }
 
 fn check_customer_id(field: &str, id: &str) -> Result<(), String> {

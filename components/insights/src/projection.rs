@@ -148,7 +148,7 @@ pub struct TicketTotals {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[schema(description = "What the support events tell about one customer.")]
 pub struct CustomerView {
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[schema(schema_with = service_kit::ids::id_schema)]
     pub customer_id: String,
     /// Null until the customer's details were seen (only tickets so far).
     #[schema(required = true)]

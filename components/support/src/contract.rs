@@ -10,6 +10,7 @@
 use service_kit::contract::{
     check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
 };
+use service_kit::ids::Id;
 use spin_sdk::http::Response;
 use utoipa::OpenApi;
 
@@ -76,8 +77,7 @@ const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
         `If-Match` makes the write conditional on the current version, `If-None-Match: *` on the \
         customer not existing yet.",
     params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(Id), Path, description = "The customer id."),
         ("If-Match" = Option<String>, Header, nullable = false,
             description = "Write only if the customer's ETag is one of these (strong comparison), or `*` if it exists."),
         ("If-None-Match" = Option<String>, Header, nullable = false,
@@ -110,8 +110,7 @@ pub fn put_customer() {}
     tag = "customers",
     summary = "A customer's support details and tickets at a glance",
     params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(Id), Path, description = "The customer id."),
     ),
     responses(
         (status = 200, description = "The customer, its open-ticket count and newest tickets.",
@@ -133,8 +132,7 @@ pub fn get_customer() {}
         With an `Idempotency-Key`, a retry of the same request returns the first result \
         (`Idempotent-Replayed: true`) and creates nothing; the same key with a different request is 422.",
     params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(Id), Path, description = "The customer id."),
         ("Idempotency-Key" = Option<String>, Header, nullable = false,
             description = "1 to 255 printable ASCII characters, scoped to the customer.",
             pattern = "^[!-~](?:[ -~]{0,253}[!-~])?$", min_length = 1, max_length = 255),
@@ -219,8 +217,7 @@ pub fn patch_ticket() {}
     tag = "tickets",
     summary = "List tickets, newest first",
     params(
-        ("customer" = Option<String>, Query, description = "Only this customer's tickets.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
+        ("customer" = inline(Option<Id>), Query, description = "Only this customer's tickets."),
         ("status" = Option<Status>, Query, description = "Only tickets in this status."),
         ("limit" = Option<i64>, Query, description = "Page size (default 20).", minimum = 1, maximum = 100),
         ("cursor" = Option<String>, Query,

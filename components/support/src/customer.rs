@@ -13,10 +13,7 @@ const MAX_LOCAL_PART_BYTES: usize = 64;
 
 /// Customer ids in paths: 1 to 64 of `A-Z a-z 0-9 _ -` (so they need no escaping anywhere).
 pub fn valid_customer_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    service_kit::ids::is_id(id)
 }
 
 /// Checks a customer id given by a client, naming the rule when it is broken.
@@ -232,7 +229,7 @@ impl Customer {
 /// A customer's support details.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CustomerView {
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[schema(schema_with = service_kit::ids::id_schema)]
     pub id: String,
     pub name: String,
     pub email: String,

@@ -238,7 +238,7 @@ impl Ticket {
 pub struct TicketSummary {
     #[schema(minimum = 1)]
     pub id: i64,
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[schema(schema_with = service_kit::ids::id_schema)]
     pub customer_id: String,
     pub subject: String,
     pub priority: Priority,

@@ -15,7 +15,7 @@ use spin_sdk::http::Response;
 use utoipa::OpenApi;
 
 use crate::hot::KEY_VALUE_LABEL;
-use crate::reading::ReadingsBody;
+use crate::reading::{ReadingsBody, SensorId};
 use crate::rules::RulesBody;
 use crate::store::{AlertFilter, DATABASE_LABEL};
 use crate::wire::{AlertsView, IngestView, ReadingsView, RulesView, SensorView};
@@ -100,8 +100,7 @@ pub fn post_readings() {}
     tag = "sensors",
     summary = "A sensor's state, rules and last hour",
     params(
-        ("id" = String, Path, description = "The sensor id.",
-            pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
     ),
     responses(
         (status = 200, description = "The sensor.", body = SensorView),
@@ -117,8 +116,7 @@ pub fn get_sensor() {}
     tag = "sensors",
     summary = "A sensor's rules (the defaults if none were set)",
     params(
-        ("id" = String, Path, description = "The sensor id.",
-            pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
     ),
     responses(
         (status = 200, description = "The rules the sensor's next readings are judged by.", body = RulesView),
@@ -137,8 +135,7 @@ pub fn get_rules() {}
         `max_celsius`. The new rules judge the next readings; an open alert stays open until a \
         reading within them ends it.",
     params(
-        ("id" = String, Path, description = "The sensor id.",
-            pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
     ),
     request_body(content = RulesBody, content_type = "application/json"),
     responses(
@@ -158,8 +155,7 @@ pub fn put_rules() {}
     tag = "sensors",
     summary = "A sensor's readings since a time, oldest first",
     params(
-        ("id" = String, Path, description = "The sensor id.",
-            pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64),
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
         ("since" = Option<String>, Query, description = "RFC 3339 (default: an hour ago).",
             pattern = "^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"),
         ("limit" = Option<i64>, Query, description = "At most this many readings (default 100).",
@@ -180,8 +176,7 @@ pub fn get_readings() {}
     summary = "Alerts, newest first",
     params(
         ("state" = Option<AlertFilter>, Query, description = "Which alerts (default `all`)."),
-        ("sensor" = Option<String>, Query, description = "Only this sensor's alerts.",
-            pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64),
+        ("sensor" = inline(Option<SensorId>), Query, description = "Only this sensor's alerts."),
         ("limit" = Option<i64>, Query, description = "At most this many (default 100).",
             minimum = 1, maximum = 1000),
     ),

@@ -14,11 +14,13 @@ use service_kit::ids::Id;
 use spin_sdk::http::Response;
 use utoipa::OpenApi;
 
-use crate::customer::{CustomerBody, CustomerDetailView, CustomerView};
 use crate::handlers::SERVICE;
 use crate::store::DATABASE_LABEL;
-use crate::ticket::{NewTicketBody, Status, TicketPatchBody, TicketView};
-use crate::wire::TicketPage;
+use crate::ticket::Status;
+use crate::wire::{
+    CustomerBody, CustomerDetailView, CustomerView, NewTicketBody, TicketPage, TicketPatchBody,
+    TicketView,
+};
 use service_kit::outbox;
 
 /// `GET /support/health`: 200 when the service's own store answers, else 503.
@@ -490,7 +492,7 @@ mod tests {
 
     #[test]
     fn ticket_bodies_match_their_parsers() {
-        use crate::ticket::{parse_new_ticket, parse_patch, Priority, Status, TicketPatchBody};
+        use crate::ticket::{parse_new_ticket, parse_patch, Priority, Status};
         let doc = document();
         let new = &doc["components"]["schemas"]["NewTicketBody"];
         assert_eq!(new["additionalProperties"], false);

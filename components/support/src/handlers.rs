@@ -11,7 +11,7 @@ use spin_sdk::http::Response;
 use spin_sdk::http::{IncomingRequest, Method};
 
 use crate::contract;
-use crate::customer::{self, Customer, CustomerDetailView};
+use crate::customer::{self, Customer};
 use crate::error::SupportError;
 use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
 use crate::idempotency::{self, REPLAYED_HEADER};
@@ -20,7 +20,7 @@ use crate::precondition::{self, etag};
 use crate::route::{self, ticket_id, Resource};
 use crate::store::{self, SavedResult};
 use crate::ticket::{self, Ticket};
-use crate::wire::TicketPage;
+use crate::wire::{CustomerDetailView, TicketPage};
 
 pub const SERVICE: &str = "support";
 /// Largest request body accepted.

@@ -16,11 +16,10 @@ use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type}
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
-use crate::event::{CloudEventInput, EventReceipt};
-use crate::projection::{CustomerView, Summary};
-use crate::rebuild::RebuildReport;
 use crate::store::DATABASE_LABEL;
-use crate::wire::ActiveAlerts;
+use crate::wire::{
+    ActiveAlerts, CloudEventInput, CustomerView, EventReceipt, RebuildReport, Summary,
+};
 use crate::SERVICE;
 
 /// `GET /insights/health`: 200 when the service's own store answers, else 503.
@@ -247,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_event_schema_is_what_parse_cloud_event_takes() {
-        use crate::event::{parse_cloud_event, CloudEventInput};
+        use crate::event::parse_cloud_event;
         let doc = document();
         let event = schema(&doc, "CloudEventInput");
         assert_eq!(

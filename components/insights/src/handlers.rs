@@ -5,10 +5,10 @@ use service_kit::api::{json_response, ApiError, ApiResult};
 use service_kit::request::{header, media_type, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
-use crate::event::{Decoded, EventReceipt, Receipt};
+use crate::event::Decoded;
 use crate::route::{self, Resource};
 use crate::store::Outcome;
-use crate::wire::ActiveAlerts;
+use crate::wire::{ActiveAlerts, EventReceipt, Receipt};
 use crate::{contract, event, rebuild, store};
 
 /// Largest event body taken.

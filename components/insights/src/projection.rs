@@ -9,7 +9,7 @@ use serde::Serialize;
 use service_kit::clock::format_millis;
 use utoipa::ToSchema;
 
-use crate::event::{Alert, AlertId, Ticket};
+use crate::event::{Alert, Ticket};
 use crate::wire::{AlertView, CustomerView, OpenByPriority, Summary};
 
 /// Ticket priorities, as support defines them.
@@ -221,7 +221,7 @@ impl From<&Alert> for AlertView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Change, Customer};
+    use crate::event::{AlertId, Change, Customer};
     use std::collections::HashMap;
 
     /// The views in memory, folded with the same rules the store applies row by row.

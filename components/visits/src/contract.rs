@@ -13,7 +13,6 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
 use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, Required};
@@ -24,6 +23,7 @@ use crate::domain::{
     EventDay, EventId, VisitRow, MAX_ADDED_COUNT, MAX_BULK_ROWS, MAX_DAY_TOTAL,
     MAX_EVENT_ID_DIGITS, MAX_LOADED_COUNT,
 };
+use crate::wire::{AddVisits, BulkRow, Loaded};
 
 /// The service name: the first path segment of every route.
 pub const SERVICE: &str = "visits";
@@ -92,43 +92,7 @@ impl Modify for OptionalBodies {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The types on the wire
-
-/// The answer to a bulk load.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Loaded {
-    /// How many rows were set.
-    pub loaded: usize,
-}
-
-/// What `POST /visits/{event_id}` adds: either field or both (defaults: today, 1 visit).
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // Describes the body; the parser reads it as JSON.
-pub struct AddVisits {
-    /// The day to add visits to. Default: today (UTC).
-    #[serde(rename = "EventDay")]
-    #[schema(required = false)]
-    event_day: EventDay,
-    #[serde(rename = "EventCount")]
-    #[schema(required = false, schema_with = added_count)]
-    event_count: i64,
-}
-
-/// One row of a JSON bulk load: the count of one event on one day.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // Describes the body; the parser reads it as JSON.
-pub struct BulkRow {
-    #[serde(rename = "EventId")]
-    #[schema(schema_with = bulk_event_id)]
-    event_id: EventId,
-    #[serde(rename = "EventDay")]
-    event_day: EventDay,
-    #[serde(rename = "EventCount")]
-    #[schema(schema_with = loaded_count)]
-    event_count: i64,
-}
+// The types on the wire written by hand (the derived ones are in `wire`)
 
 /// A JSON bulk load: at most `MAX_BULK_ROWS` rows, no (EventId, EventDay) twice.
 pub struct BulkRows;
@@ -246,11 +210,11 @@ pub(crate) fn day_total() -> Schema {
     count(0, MAX_DAY_TOTAL, "The day's visits")
 }
 
-fn added_count() -> Schema {
+pub(crate) fn added_count() -> Schema {
     count(1, MAX_ADDED_COUNT, "How many visits to add. Default: 1.")
 }
 
-fn loaded_count() -> Schema {
+pub(crate) fn loaded_count() -> Schema {
     count(
         0,
         MAX_LOADED_COUNT,
@@ -260,7 +224,7 @@ fn loaded_count() -> Schema {
 
 /// A bulk row's `EventId`: a string of digits, or a non-negative integer (up to 2^64 - 1, the
 /// `maximum` that [`document`] adds).
-fn bulk_event_id() -> Schema {
+pub(crate) fn bulk_event_id() -> Schema {
     OneOfBuilder::new()
         .item(EventId::schema_ref())
         .item(

@@ -8,11 +8,12 @@ use service_kit::{ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
 use crate::bulk::{self, BulkFormat};
-use crate::contract::{self, Loaded, SERVICE};
+use crate::contract::{self, SERVICE};
 use crate::domain::{self, EventDay, EventId, MAX_BODY_BYTES};
 use crate::error::VisitsError;
 use crate::route::{self, Resource};
 use crate::store::{self, VisitsStore};
+use crate::wire::Loaded;
 
 pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResult<Response> {
     let resource = route::resource(path)?;

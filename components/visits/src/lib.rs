@@ -16,6 +16,7 @@ pub mod error;
 pub mod handlers;
 pub mod route;
 pub mod store;
+pub mod wire;
 
 use service_kit::api::respond;
 use service_kit::request::path_and_query;

@@ -14,9 +14,9 @@
 use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
 use utoipa::OpenApi;
 
-use crate::store::SubscriptionView;
 use crate::wire::{
-    DeadLetterPage, DispatchReport, Published, ReadPage, ReplayReport, SubscriptionList, TopicList,
+    DeadLetterPage, DispatchReport, Published, ReadPage, ReplayReport, SubscriptionList,
+    SubscriptionView, TopicList,
 };
 
 /// Every operation but these two uses the database, so can answer `500 storage error`.

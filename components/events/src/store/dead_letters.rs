@@ -1,35 +1,15 @@
 //! Dead letters: listing, counting, replaying and removing them.
 
-use serde::Serialize;
-use serde_json::value::RawValue;
 use service_kit::clock::format_millis;
 use service_kit::db::{col_int, col_text, exec, int, text};
 use service_kit::ApiError;
 use spin_sdk::sqlite::Connection;
-use utoipa::ToSchema;
-
-use crate::contract::CloudEventSchema;
 
 use super::delivery::outgoing;
 use super::log::raw;
 use super::Outgoing;
 use super::{first_int, schema, snapshot};
-
-/// An event the subscription gave up on, with why.
-#[derive(Serialize, ToSchema)]
-pub struct DeadLetterView {
-    pub topic: String,
-    #[schema(minimum = 1)]
-    pub offset: i64,
-    #[schema(value_type = CloudEventSchema)]
-    pub event: Box<RawValue>,
-    /// The last attempt's failure.
-    pub error: String,
-    #[schema(minimum = 1)]
-    pub attempts: i64,
-    #[schema(format = DateTime)]
-    pub failed_at: String,
-}
+use crate::wire::DeadLetterView;
 
 /// A subscription's dead letters (at most `limit`, by topic and offset) and how many there are,
 /// from one snapshot.

@@ -1,14 +1,12 @@
 //! The log: topics, appends (idempotent on id), reads and heads.
 
-use serde::Serialize;
 use serde_json::value::RawValue;
 use service_kit::db::{col_int, col_text, exec, int, text, transaction};
 use service_kit::ApiError;
 use spin_sdk::sqlite::Connection;
-use utoipa::ToSchema;
 
-use crate::contract::CloudEventSchema;
 use crate::domain::{any_matches, NewEvent};
+use crate::wire::{LoggedEvent, TopicView};
 
 use super::{first_int, schema};
 
@@ -112,17 +110,6 @@ pub(super) fn patterns(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-/// An event of the log with its offset in the topic.
-#[derive(Serialize, ToSchema)]
-pub struct LoggedEvent {
-    /// The event's offset: 1 for the topic's first event, one more for each next.
-    #[schema(minimum = 1)]
-    pub offset: i64,
-    /// The event as published (structured mode).
-    #[schema(value_type = CloudEventSchema)]
-    pub event: Box<RawValue>,
-}
-
 /// The topic's head and up to `limit` events after `after`, in order (unknown topic: 0, none).
 pub fn read(
     conn: &Connection,
@@ -160,15 +147,6 @@ pub fn read(
 pub(super) fn raw(json: String) -> Result<Box<RawValue>, ApiError> {
     RawValue::from_string(json)
         .map_err(|err| ApiError::storage(format!("stored event is not JSON: {err}")))
-}
-
-/// A topic and its head.
-#[derive(Serialize, ToSchema)]
-pub struct TopicView {
-    pub name: String,
-    /// The topic's last offset (0 while it holds no event).
-    #[schema(minimum = 0)]
-    pub head: i64,
 }
 
 pub fn topics(conn: &Connection) -> Result<Vec<TopicView>, ApiError> {

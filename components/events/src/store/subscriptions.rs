@@ -1,13 +1,12 @@
 //! Subscriptions and their cursors, as stored and as shown.
 
-use serde::Serialize;
 use service_kit::clock::format_millis;
 use service_kit::db::{col_int, col_opt_int, col_opt_text, col_text, exec, int, text, transaction};
 use service_kit::ApiError;
 use spin_sdk::sqlite::{Connection, Value};
-use utoipa::ToSchema;
 
 use crate::domain::{any_matches, StartFrom, SubscriptionSpec};
+use crate::wire::{CursorView, SubscriptionView};
 
 use super::log::patterns;
 use super::{schema, snapshot};
@@ -133,58 +132,6 @@ pub fn delete_subscription(conn: &Connection, name: &str) -> Result<bool, ApiErr
             Ok(true)
         })
     })
-}
-
-/// A subscription's progress on one topic.
-#[derive(Serialize, ToSchema, Debug, Clone)]
-pub struct CursorView {
-    pub topic: String,
-    /// The last offset acknowledged (or dead-lettered).
-    #[schema(minimum = 0)]
-    pub delivered: i64,
-    /// The topic's last offset.
-    #[schema(minimum = 0)]
-    pub head: i64,
-    /// Events not delivered yet.
-    #[schema(minimum = 0)]
-    pub lag: i64,
-    /// Failed attempts at the next event.
-    #[schema(minimum = 0)]
-    pub attempts: i64,
-    /// When the next attempt is due after a failure (RFC 3339).
-    #[schema(required = true, format = DateTime)]
-    pub next_attempt_at: Option<String>,
-    /// The last failure's message.
-    #[schema(required = true)]
-    pub last_error: Option<String>,
-    #[serde(skip)]
-    last_error_at: Option<i64>,
-}
-
-/// A subscription, its cursors and its delivery state.
-#[derive(Serialize, ToSchema, Debug, Clone)]
-pub struct SubscriptionView {
-    pub name: String,
-    /// Its topic patterns.
-    pub topics: Vec<String>,
-    pub endpoint: String,
-    pub max_attempts: i64,
-    pub from: StartFrom,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-    /// One per matching topic, by topic.
-    pub cursors: Vec<CursorView>,
-    /// Events not delivered yet, over every cursor.
-    #[schema(minimum = 0)]
-    pub lag: i64,
-    /// The latest failure's message over every cursor.
-    #[schema(required = true)]
-    pub last_error: Option<String>,
-    /// How many dead letters it holds.
-    #[schema(minimum = 0)]
-    pub dead_letters: i64,
 }
 
 /// One subscription's view, or every subscription's (by name) when `name` is `None`.

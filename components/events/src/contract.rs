@@ -11,19 +11,12 @@
 //! the operation's parameters, body and the statuses the service answers it with; the `500` of
 //! every operation on the database is added by `StorageErrors`. `lib.rs` serves them.
 
-use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
 use utoipa::OpenApi;
 
 use crate::wire::{
     DeadLetterPage, DispatchReport, Published, ReadPage, ReplayReport, SubscriptionList,
     SubscriptionView, TopicList,
-};
-
-/// Every operation but these two uses the database, so can answer `500 storage error`.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /events/health` and `GET /events/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
 };
 
 #[derive(OpenApi)]
@@ -51,7 +44,7 @@ const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
         ErrorBody,
         Health,
     )),
-    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
+    modifiers(&STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS),
     tags(
         (name = "log", description = "Topics: append and read CloudEvents"),
         (name = "subscriptions", description = "Push subscriptions, their delivery and dead letters"),

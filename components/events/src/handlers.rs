@@ -4,7 +4,7 @@
 
 use service_kit::api::{empty_response, json_response, ApiError, ApiResult};
 use service_kit::clock::now_millis;
-use service_kit::contract::{check_sqlite, document_response, Health};
+use service_kit::contract::{document_response, sqlite_health};
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::sqlite::Connection;
@@ -71,10 +71,7 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Answer> {
         }
         (Resource::DeadLetters(name), Method::Get) => dead_letters(name, &query),
         (Resource::Replay(name), Method::Post) => replay(name).await,
-        (Resource::Health, Method::Get) => {
-            let checks = vec![("sqlite", check_sqlite(store::LABEL))];
-            Ok((Health::from_checks(SERVICE, checks).into_response(), None))
-        }
+        (Resource::Health, Method::Get) => Ok((sqlite_health(SERVICE, store::LABEL), None)),
         (Resource::OpenApi, Method::Get) => {
             Ok((document_response(&contract::ApiDoc::openapi()), None))
         }

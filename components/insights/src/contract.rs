@@ -1,36 +1,21 @@
-//! The service's contract and health: `GET /insights/openapi.json` serves an OpenAPI 3.1 document
-//! generated (by `utoipa`) from the types the handlers really read and write and from the
-//! `#[utoipa::path]` attributes next to each handler; `GET /insights/health` checks the service's
-//! own store.
+//! The service's contract: the OpenAPI 3.1 document `GET /insights/openapi.json` serves, generated
+//! (by `utoipa`) from the types the handlers really read and write (`wire`) and from the
+//! operation descriptors below: one empty `pub fn` per endpoint of `handlers`, named after it,
+//! holding only its parameters, bodies and answers.
 //!
 //! What the derive cannot see is held to the code by the unit tests below: every route of
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{
-    check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
-};
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
 use service_kit::ids::Id;
-use spin_sdk::http::Response;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
-use crate::store::DATABASE_LABEL;
 use crate::wire::{
     ActiveAlerts, CloudEventInput, CustomerView, EventReceipt, RebuildReport, Summary,
 };
-use crate::SERVICE;
-
-/// `GET /insights/health`: 200 when the service's own store answers, else 503.
-pub fn health() -> Response {
-    Health::from_checks(SERVICE, vec![("sqlite", check_sqlite(DATABASE_LABEL))]).into_response()
-}
-
-/// `GET /insights/openapi.json`: this document.
-pub fn openapi() -> Response {
-    document_response(&ApiDoc::openapi())
-}
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
 #[derive(OpenApi)]
@@ -44,7 +29,7 @@ pub fn openapi() -> Response {
         alerts,
     ),
     components(schemas(ErrorBody, Health)),
-    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS, &CloudEventExtensions),
+    modifiers(&STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS, &CloudEventExtensions),
     tags(
         (name = "events", description = "The push-subscription endpoint (`support.*`, `telemetry.*`)."),
         (name = "views", description = "Query views built from the events."),
@@ -52,13 +37,6 @@ pub fn openapi() -> Response {
     )
 )]
 pub struct ApiDoc;
-
-/// `500 storage error` on every operation but these two, which never touch the store.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /insights/health` and `GET /insights/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
-};
 
 /// A CloudEvent's other attributes are extensions: any value, under a name of 1 to 20 lowercase
 /// letters or digits (what `CloudEvent::validate` checks; the standard attributes' names fit too).

@@ -2,14 +2,16 @@
 //! `serve`, which picks the endpoint for the path `route` names and the method.
 
 use service_kit::api::{json_response, ApiError, ApiResult};
+use service_kit::contract::{document_response, sqlite_health};
 use service_kit::request::{header, media_type, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
+use utoipa::OpenApi;
 
 use crate::event::Decoded;
 use crate::route::{self, Resource};
 use crate::store::Outcome;
 use crate::wire::{ActiveAlerts, EventReceipt, Receipt};
-use crate::{contract, event, rebuild, store};
+use crate::{contract, event, rebuild, store, SERVICE};
 
 /// Largest event body taken.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -25,8 +27,8 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Response> {
         (Resource::Customer(id), Method::Get) => customer(id, &query),
         (Resource::Summary, Method::Get) => summary(&query),
         (Resource::Alerts, Method::Get) => alerts(&query),
-        (Resource::Health, Method::Get) => Ok(contract::health()),
-        (Resource::OpenApi, Method::Get) => Ok(contract::openapi()),
+        (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
+        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
         (_, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

@@ -1,37 +1,22 @@
-//! The service's contract and health: `GET /support/openapi.json` serves an OpenAPI 3.1 document
-//! generated (by `utoipa`) from the types the handlers really read and write and from the
-//! operation descriptors below (one per endpoint of `handlers`); `GET /support/health` checks the service's
-//! own store.
+//! The service's contract: the OpenAPI 3.1 document `GET /support/openapi.json` serves, generated
+//! (by `utoipa`) from the types the handlers really read and write (`wire`) and from the
+//! operation descriptors below: one empty `pub fn` per endpoint of `handlers`, named after it,
+//! holding only its parameters, bodies and answers.
 //!
 //! What the derive cannot see is held to the code by the unit tests below: every route of
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{
-    check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
-};
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
 use service_kit::ids::Id;
-use spin_sdk::http::Response;
 use utoipa::OpenApi;
 
-use crate::handlers::SERVICE;
-use crate::store::DATABASE_LABEL;
 use crate::ticket::Status;
 use crate::wire::{
     CustomerBody, CustomerDetailView, CustomerView, NewTicketBody, TicketPage, TicketPatchBody,
     TicketView,
 };
 use service_kit::outbox;
-
-/// `GET /support/health`: 200 when the service's own store answers, else 503.
-pub fn health() -> Response {
-    Health::from_checks(SERVICE, vec![("sqlite", check_sqlite(DATABASE_LABEL))]).into_response()
-}
-
-/// `GET /support/openapi.json`: this document.
-pub fn openapi() -> Response {
-    document_response(&ApiDoc::openapi())
-}
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
 #[derive(OpenApi)]
@@ -48,7 +33,7 @@ pub fn openapi() -> Response {
         flush_outbox,
     ),
     components(schemas(ErrorBody, Health)),
-    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
+    modifiers(&STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS),
     tags(
         (name = "customers", description = "Customers' support details (versioned, with ETags)."),
         (name = "tickets", description = "Support tickets and their status changes."),
@@ -57,13 +42,6 @@ pub fn openapi() -> Response {
     )
 )]
 pub struct ApiDoc;
-
-/// `500 storage error` on every operation but these two, which never touch the store.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /support/health` and `GET /support/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
-};
 
 // ---------------------------------------------------------------------------------------------
 // The operations: descriptors holding no code, only what each endpoint of `handlers` answers.

@@ -4,11 +4,13 @@
 
 use serde_json::Value;
 use service_kit::api::json_response;
+use service_kit::contract::{document_response, sqlite_health};
 use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::request::{header, media_type, parse_json, read_body};
 use service_kit::{clock, db, outbox, ApiError, ApiResult};
 use spin_sdk::http::Response;
 use spin_sdk::http::{IncomingRequest, Method};
+use utoipa::OpenApi;
 
 use crate::contract;
 use crate::customer::{self, Customer};
@@ -53,8 +55,8 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
         }
         (Resource::Outbox, Method::Get) => outbox_status(),
         (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
-        (Resource::Health, Method::Get) => Ok(contract::health()),
-        (Resource::OpenApi, Method::Get) => Ok(contract::openapi()),
+        (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
+        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
         (resource, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

@@ -1,40 +1,20 @@
-//! The service's contract and health: `GET /telemetry/openapi.json` serves an OpenAPI 3.1 document
-//! generated (by `utoipa`) from the types the handlers really read and write and from the
-//! `#[utoipa::path]` attributes next to each handler; `GET /telemetry/health` checks the service's
-//! own stores.
+//! The service's contract: the OpenAPI 3.1 document `GET /telemetry/openapi.json` serves, generated
+//! (by `utoipa`) from the types the handlers really read and write (`wire`) and from the
+//! operation descriptors below: one empty `pub fn` per endpoint of `handlers`, named after it,
+//! holding only its parameters, bodies and answers.
 //!
 //! What the derive cannot see is held to the code by the unit tests below: every route of
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{
-    check_key_value, check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints,
-    StorageErrors,
-};
-use spin_sdk::http::Response;
+use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, STORAGE_ERRORS};
 use utoipa::OpenApi;
 
-use crate::hot::KEY_VALUE_LABEL;
 use crate::reading::{ReadingsBody, SensorId};
 use crate::rules::RulesBody;
-use crate::store::{AlertFilter, DATABASE_LABEL};
+use crate::store::AlertFilter;
 use crate::wire::{AlertsView, IngestView, ReadingsView, RulesView, SensorView};
-use crate::SERVICE;
 use service_kit::outbox;
-
-/// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.
-pub fn health() -> Response {
-    let checks = vec![
-        ("sqlite", check_sqlite(DATABASE_LABEL)),
-        ("key_value", check_key_value(KEY_VALUE_LABEL)),
-    ];
-    Health::from_checks(SERVICE, checks).into_response()
-}
-
-/// `GET /telemetry/openapi.json`: this document.
-pub fn openapi() -> Response {
-    document_response(&ApiDoc::openapi())
-}
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
 #[derive(OpenApi)]
@@ -62,8 +42,6 @@ pub fn openapi() -> Response {
 )]
 pub struct ApiDoc;
 
-/// `500 storage error` on every operation but these two, which never touch the stores.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
 /// `GET /telemetry/health` and `GET /telemetry/openapi.json`, as every service has them.
 const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
     checks: "its SQLite database answers `SELECT 1`, its key-value store a lookup",

@@ -3,16 +3,18 @@
 
 use serde_json::Value;
 use service_kit::api::json_response;
+use service_kit::contract::{check_key_value, check_sqlite, document_response, Health};
 use service_kit::outbox::forwarder;
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
 use service_kit::{clock, outbox, ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
+use utoipa::OpenApi;
 
 use crate::hot::HotCache;
 use crate::route::{self, Resource};
 use crate::store::AlertFilter;
 use crate::wire::{AlertsView, ReadingsView};
-use crate::{contract, ingest, reading, rules, sensors, store, wire, SERVICE};
+use crate::{contract, hot, ingest, reading, rules, sensors, store, wire, SERVICE};
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -31,8 +33,8 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Response> {
         (Resource::Alerts, Method::Get) => get_alerts(&query),
         (Resource::Outbox, Method::Get) => get_outbox(&query),
         (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
-        (Resource::Health, Method::Get) => Ok(contract::health()),
-        (Resource::OpenApi, Method::Get) => Ok(contract::openapi()),
+        (Resource::Health, Method::Get) => Ok(health()),
+        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
         (_, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),
@@ -141,4 +143,13 @@ async fn flush_outbox() -> ApiResult<Response> {
     // Creates the schema on a fresh database, so forwarding has a table to read.
     store::with_schema(&conn, outbox::pending)?;
     outbox::flush_response(&conn).await
+}
+
+/// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.
+fn health() -> Response {
+    let checks = vec![
+        ("sqlite", check_sqlite(store::DATABASE_LABEL)),
+        ("key_value", check_key_value(hot::KEY_VALUE_LABEL)),
+    ];
+    Health::from_checks(SERVICE, checks).into_response()
 }

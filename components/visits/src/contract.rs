@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, Number, OpenApi, PartialSchema, ToSchema};
@@ -36,13 +36,6 @@ pub const CALENDAR_DAY: &str = concat!(
     "|(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)0229)"
 );
 
-/// Every operation but these two uses the database, so can answer `500 storage error`.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /visits/health` and `GET /visits/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
-};
-
 #[derive(OpenApi)]
 #[openapi(
     paths(
@@ -55,7 +48,7 @@ const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
         preflight_openapi_document,
     ),
     components(schemas(BulkRow, DayText, EventId, ErrorBody, Health)),
-    modifiers(&OptionalBodies, &STORAGE_ERRORS, &SERVICE_ENDPOINTS),
+    modifiers(&OptionalBodies, &STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS),
     tags((name = "visits", description = "Visit counts per event and day")),
 )]
 pub struct ApiDoc;

@@ -2,7 +2,7 @@
 //! `serve`, which picks the endpoint for the path `route` names and the method.
 
 use service_kit::api::{empty_response, json_response};
-use service_kit::contract::{check_sqlite, Health};
+use service_kit::contract::sqlite_health;
 use service_kit::request::{self, header};
 use service_kit::{ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
@@ -30,7 +30,7 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
             let body = read_body(request).await?;
             load_visits(format, &body)
         }
-        (Resource::Health, Method::Get) => Ok(health()),
+        (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
         (Resource::OpenApi, Method::Get) => Ok(json_response(200, &contract::document())),
         (_, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
@@ -57,12 +57,6 @@ fn load_visits(format: BulkFormat, body: &[u8]) -> ApiResult<Response> {
     let rows = bulk::parse_bulk(body, format)?;
     VisitsStore::open()?.set_days(&rows)?;
     Ok(json_response(200, &Loaded { loaded: rows.len() }))
-}
-
-/// 200 when the service's own database answers, else 503 with the failure's message.
-fn health() -> Response {
-    let checks = vec![("sqlite", check_sqlite(store::DATABASE_LABEL))];
-    Health::from_checks(SERVICE, checks).into_response()
 }
 
 /// `OPTIONS`: the methods the resource answers (a CORS preflight never gets here: the gateway

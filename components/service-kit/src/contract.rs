@@ -228,6 +228,23 @@ pub fn operations(document: &serde_json::Value) -> BTreeSet<(String, String)> {
     all
 }
 
+/// The parameter `name` of the operation `method` (lowercase) on `path` in a serialised
+/// document; panics, naming it, when there is none (for the services' contract tests).
+pub fn parameter(
+    document: &serde_json::Value,
+    path: &str,
+    method: &str,
+    name: &str,
+) -> serde_json::Value {
+    document["paths"][path][method]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
+        .clone()
+}
+
 /// The names of a serialised object schema's `properties` (none when it has none).
 pub fn property_names(schema: &serde_json::Value) -> BTreeSet<&str> {
     schema["properties"]

@@ -239,7 +239,7 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::contract::{operations, property_names};
+    use service_kit::contract::{operations, parameter, property_names};
     use std::collections::BTreeSet;
 
     fn document() -> Value {
@@ -313,16 +313,6 @@ mod tests {
     }
 
     /// The schema of an operation's parameter.
-    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
-        doc["paths"][path][method]["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
-            .clone()
-    }
-
     fn pattern(schema: &Value) -> Regex {
         Regex::new(schema["pattern"].as_str().expect("a pattern")).unwrap()
     }

@@ -194,7 +194,7 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::contract::{operations, operations_missing, property_names};
+    use service_kit::contract::{operations, operations_missing, parameter, property_names};
     use std::collections::BTreeSet;
 
     const NOW: i64 = 1_795_428_900_000; // 2026-11-23T10:15:00Z
@@ -243,16 +243,6 @@ mod tests {
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
         &doc["components"]["schemas"][name]
-    }
-
-    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
-        doc["paths"][path][method]["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
-            .clone()
     }
 
     fn pattern(schema: &Value) -> Regex {

@@ -9,7 +9,7 @@
 //!
 //! Every `pub fn` with `#[utoipa::path]` below is an operation descriptor: it holds no code, only
 //! the operation's parameters, body and the statuses the service answers it with; the `500` of
-//! every operation on the database is added by `StorageErrors`. `lib.rs` serves them.
+//! every operation on the database is added by `STORAGE_ERRORS`. `handlers` serves them.
 
 use std::borrow::Cow;
 

@@ -13,7 +13,7 @@
 //!   (claiming anew) until the outbox is empty. Nothing waits for a later write, except when:
 //! - The holder stops after [`BUDGET_MS`] so its own client is not kept waiting under endless
 //!   load; the next write takes over (or `POST /<service>/outbox/flush`). If the events service
-//!   fails, the holder stops at once, as `forward_quietly` does, and the next write tries again.
+//!   fails, the holder stops at once (the events stay in the outbox) and the next write tries again.
 //! - The lease expires after [`LEASE_MS`], so a holder that died blocks nobody for long.
 //!
 //! Order and exactly-once-in-effect are unchanged: every forward publishes from the oldest

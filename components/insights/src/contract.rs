@@ -1,46 +1,35 @@
-//! The service's contract and health: `GET /insights/openapi.json` serves an OpenAPI 3.1 document
-//! generated (by `utoipa`) from the types the handlers really read and write and from the
-//! `#[utoipa::path]` attributes next to each handler; `GET /insights/health` checks the service's
-//! own store.
+//! The service's contract: the OpenAPI 3.1 document `GET /insights/openapi.json` serves, generated
+//! (by `utoipa`) from the types the handlers really read and write (`wire`) and from the
+//! operation descriptors below: one empty `pub fn` per endpoint of `handlers`, named after it,
+//! holding only its parameters, bodies and answers.
 //!
 //! What the derive cannot see is held to the code by the unit tests below: every route of
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{
-    check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
-};
-use spin_sdk::http::Response;
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
+use service_kit::ids::Id;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
-use crate::store::DATABASE_LABEL;
-use crate::SERVICE;
-
-/// `GET /insights/health`: 200 when the service's own store answers, else 503.
-pub fn health() -> Response {
-    Health::from_checks(SERVICE, vec![("sqlite", check_sqlite(DATABASE_LABEL))]).into_response()
-}
-
-/// `GET /insights/openapi.json`: this document.
-pub fn openapi() -> Response {
-    document_response(&ApiDoc::openapi())
-}
+use crate::wire::{
+    ActiveAlerts, CloudEventInput, CustomerView, EventReceipt, RebuildReport, Summary,
+};
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "insights"),
     paths(
-        crate::receive_event,
-        crate::rebuild,
-        crate::customer,
-        crate::summary,
-        crate::alerts,
+        receive_event,
+        rebuild,
+        customer,
+        summary,
+        alerts,
     ),
     components(schemas(ErrorBody, Health)),
-    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS, &CloudEventExtensions),
+    modifiers(&STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS, &CloudEventExtensions),
     tags(
         (name = "events", description = "The push-subscription endpoint (`support.*`, `telemetry.*`)."),
         (name = "views", description = "Query views built from the events."),
@@ -48,13 +37,6 @@ pub fn openapi() -> Response {
     )
 )]
 pub struct ApiDoc;
-
-/// `500 storage error` on every operation but these two, which never touch the store.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /insights/health` and `GET /insights/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
-};
 
 /// A CloudEvent's other attributes are extensions: any value, under a name of 1 to 20 lowercase
 /// letters or digits (what `CloudEvent::validate` checks; the standard attributes' names fit too).
@@ -79,6 +61,92 @@ impl Modify for CloudEventExtensions {
 
 /// Attribute names of a CloudEvent (the standard ones fit too).
 const EXTENSION_NAME_PATTERN: &str = "^[a-z0-9]{1,20}$";
+
+// ---------------------------------------------------------------------------------------------
+// The operations: descriptors holding no code, only what each endpoint of `handlers` answers.
+
+/// A pushed event: applied (once), a duplicate, or ignored (a type the views do not use, which
+/// must still be acknowledged so it never dead-letters). Anything unusable is 400, so the event
+/// log retries it and finally dead-letters it.
+#[utoipa::path(
+    post,
+    path = "/insights/events",
+    tag = "events",
+    summary = "Receive one pushed event",
+    description = "The push-subscription endpoint the event log delivers to. Each event id is \
+        applied once; a snapshot changes a view only if it is newer than the one held.",
+    request_body(content(
+        (CloudEventInput = "application/cloudevents+json"),
+        (CloudEventInput = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Applied, a duplicate, or ignored.", body = EventReceipt),
+        (status = 400, description = "Not one valid CloudEvent, or a known type whose data the views cannot use.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Neither `application/cloudevents+json` nor `application/json`.", body = ErrorBody),
+    )
+)]
+pub fn receive_event() {}
+
+#[utoipa::path(
+    post,
+    path = "/insights/rebuild",
+    tag = "views",
+    summary = "Rebuild every view from the event logs",
+    description = "Reads every `support.*` and `telemetry.*` topic from offset 0, replaces the views \
+        and the processed set in one transaction, then catches up with what was appended meanwhile.",
+    responses(
+        (status = 200, description = "Rebuilt.", body = RebuildReport),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+        (status = 502, description = "The event log could not be read; the message says whether the views changed.", body = ErrorBody),
+        (status = 507, description = "The logs hold more events than one rebuild replays; the views are unchanged.", body = ErrorBody),
+    )
+)]
+pub fn rebuild() {}
+
+#[utoipa::path(
+    get,
+    path = "/insights/support/customers/{id}",
+    tag = "views",
+    summary = "What the support events tell about one customer",
+    params(
+        ("id" = inline(Id), Path, description = "The customer id."),
+    ),
+    responses(
+        (status = 200, description = "The customer's view.", body = CustomerView),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+        (status = 404, description = "Nothing is known about this customer (or the id is not a customer id).", body = ErrorBody),
+    )
+)]
+pub fn customer() {}
+
+#[utoipa::path(
+    get,
+    path = "/insights/support/summary",
+    tag = "views",
+    summary = "The support desk at a glance",
+    responses(
+        (status = 200, description = "The summary.", body = Summary),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+    )
+)]
+pub fn summary() {}
+
+#[utoipa::path(
+    get,
+    path = "/insights/telemetry/alerts",
+    tag = "views",
+    summary = "The active temperature alerts, newest first",
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many (default 1000).",
+            minimum = 1, maximum = 1000),
+    ),
+    responses(
+        (status = 200, description = "The active alerts.", body = ActiveAlerts),
+        (status = 400, description = "A query parameter is invalid or unknown.", body = ErrorBody),
+    )
+)]
+pub fn alerts() {}
 
 #[cfg(test)]
 mod tests {
@@ -156,7 +224,7 @@ mod tests {
 
     #[test]
     fn the_event_schema_is_what_parse_cloud_event_takes() {
-        use crate::event::{parse_cloud_event, CloudEventInput};
+        use crate::event::parse_cloud_event;
         let doc = document();
         let event = schema(&doc, "CloudEventInput");
         assert_eq!(

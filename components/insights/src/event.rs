@@ -62,72 +62,6 @@ pub enum AlertId {
     Text(String),
 }
 
-/// The CloudEvents version the service reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-pub enum SpecVersion {
-    #[serde(rename = "1.0")]
-    V1,
-}
-
-/// The wire form of a pushed event, for the contract: what `parse_cloud_event` accepts (its unit
-/// tests hold the two together). Other attributes are extensions: any JSON value under a name of
-/// 1 to 20 lowercase letters or digits (`propertyNames`, added by the contract).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[schema(
-    description = "One CloudEvent 1.0 in JSON structured mode. Events of the types the views use \
-        (`support.customer.upserted`, `support.ticket.opened`, `support.ticket.updated`, \
-        `telemetry.temperature.warning`, `telemetry.temperature.recovered`) must carry their \
-        snapshot in `data` (`data.customer`, `data.ticket`, `data.alert`) or are refused with 400; \
-        events of other types are acknowledged and ignored."
-)]
-pub struct CloudEventInput {
-    pub specversion: SpecVersion,
-    /// At most 256 characters.
-    #[schema(min_length = 1, max_length = 256)]
-    pub id: String,
-    /// At most 256 characters.
-    #[schema(min_length = 1, max_length = 256)]
-    pub source: String,
-    /// At most 256 characters.
-    #[serde(rename = "type")]
-    #[schema(min_length = 1, max_length = 256)]
-    pub event_type: String,
-    /// RFC 3339.
-    #[serde(default)]
-    #[schema(
-        pattern = r"^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
-    )]
-    pub time: Option<String>,
-    #[serde(default)]
-    pub datacontenttype: Option<String>,
-    #[serde(default)]
-    pub subject: Option<String>,
-    /// The event's payload, any JSON.
-    #[serde(default)]
-    #[schema(value_type = Value)]
-    pub data: Option<Value>,
-}
-
-/// What became of a pushed event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Receipt {
-    /// The views changed.
-    Applied,
-    /// This event id was applied before; nothing changed.
-    Duplicate,
-    /// A type the views do not use.
-    Ignored,
-}
-
-/// `POST /insights/events`' answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct EventReceipt {
-    pub status: Receipt,
-    /// The event's id.
-    pub id: String,
-}
-
 /// One change to the views.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -291,10 +225,7 @@ fn alert(data: AlertData, expected: AlertState) -> Result<Alert, String> {
 
 /// Customer ids as the support API allows them: `[A-Za-z0-9_-]{1,64}`.
 pub fn is_customer_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    service_kit::ids::is_id(id)
 }
 
 fn check_customer_id(field: &str, id: &str) -> Result<(), String> {

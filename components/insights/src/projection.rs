@@ -9,7 +9,8 @@ use serde::Serialize;
 use service_kit::clock::format_millis;
 use utoipa::ToSchema;
 
-use crate::event::{Alert, AlertId, Ticket};
+use crate::event::{Alert, Ticket};
+use crate::wire::{AlertView, CustomerView, OpenByPriority, Summary};
 
 /// Ticket priorities, as support defines them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,30 +145,6 @@ pub struct TicketTotals {
     pub resolve_count: i64,
 }
 
-/// `GET /insights/support/customers/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[schema(description = "What the support events tell about one customer.")]
-pub struct CustomerView {
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    pub customer_id: String,
-    /// Null until the customer's details were seen (only tickets so far).
-    #[schema(required = true)]
-    pub name: Option<String>,
-    #[schema(required = true)]
-    pub tier: Option<String>,
-    /// Tickets open or pending.
-    #[schema(minimum = 0)]
-    pub open: i64,
-    /// Tickets resolved or closed.
-    #[schema(minimum = 0)]
-    pub resolved: i64,
-    #[schema(minimum = 0)]
-    pub total: i64,
-    /// Over the finished tickets; null when there are none.
-    #[schema(required = true)]
-    pub mean_time_to_resolve_seconds: Option<f64>,
-}
-
 impl CustomerView {
     /// The view, or `None` when nothing at all is known about the customer.
     pub fn new(
@@ -195,19 +172,6 @@ impl CustomerView {
     }
 }
 
-/// Open tickets per priority.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct OpenByPriority {
-    #[schema(minimum = 0)]
-    pub low: i64,
-    #[schema(minimum = 0)]
-    pub normal: i64,
-    #[schema(minimum = 0)]
-    pub high: i64,
-    #[schema(minimum = 0)]
-    pub urgent: i64,
-}
-
 impl OpenByPriority {
     pub fn add(&mut self, priority: Priority, count: i64) {
         match priority {
@@ -223,23 +187,6 @@ impl OpenByPriority {
     }
 }
 
-/// `GET /insights/support/summary`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[schema(description = "The support desk at a glance.")]
-pub struct Summary {
-    pub open_by_priority: OpenByPriority,
-    #[schema(minimum = 0)]
-    pub open_total: i64,
-    #[schema(minimum = 0)]
-    pub tickets_total: i64,
-    /// Customers known from their details or from their tickets.
-    #[schema(minimum = 0)]
-    pub customers: i64,
-    /// Over the finished tickets; null when there are none.
-    #[schema(required = true)]
-    pub mean_time_to_resolve_seconds: Option<f64>,
-}
-
 impl Summary {
     pub fn new(open_by_priority: OpenByPriority, totals: TicketTotals, customers: i64) -> Summary {
         Summary {
@@ -253,26 +200,6 @@ impl Summary {
             ),
         }
     }
-}
-
-/// One alert in `GET /insights/telemetry/alerts`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[schema(description = "A temperature alert, as telemetry's events described it.")]
-pub struct AlertView {
-    pub id: AlertId,
-    pub sensor_id: String,
-    pub state: AlertState,
-    /// The rule the episode's first reading broke (as telemetry names it).
-    pub reason: String,
-    pub celsius: f64,
-    #[schema(required = true)]
-    pub threshold: Option<f64>,
-    #[schema(required = true)]
-    pub last_celsius: Option<f64>,
-    #[schema(format = DateTime)]
-    pub raised_at: String,
-    #[schema(required = true, format = DateTime)]
-    pub resolved_at: Option<String>,
 }
 
 impl From<&Alert> for AlertView {
@@ -294,7 +221,7 @@ impl From<&Alert> for AlertView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Change, Customer};
+    use crate::event::{AlertId, Change, Customer};
     use std::collections::HashMap;
 
     /// The views in memory, folded with the same rules the store applies row by row.

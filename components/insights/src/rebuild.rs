@@ -8,28 +8,12 @@
 //!    then wiped by step 2; it was in the log before it was pushed, so step 3 reads it again.
 //!    Pushes arriving after step 2 are applied normally (step 2's write lock makes them wait).
 
-use serde::Serialize;
 use service_kit::api::ApiError;
 use spin_sdk::sqlite::Connection;
 
 use crate::replay::{EventsClient, Replay, ReplayError, MAX_REPLAY_EVENTS};
 use crate::store;
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(description = "What a rebuild did.")]
-pub struct RebuildReport {
-    /// Events read from the logs (both passes), whatever their type.
-    #[schema(minimum = 0)]
-    pub replayed: usize,
-    /// Events that changed the views (not ignored types, not duplicates, not skipped).
-    #[schema(minimum = 0)]
-    pub applied: usize,
-    /// Events of a known type with unusable data, left out (see the log).
-    #[schema(minimum = 0)]
-    pub skipped: usize,
-    /// The `support.*` and `telemetry.*` topics read, sorted.
-    pub topics: Vec<String>,
-}
+use crate::wire::RebuildReport;
 
 pub async fn rebuild(conn: &Connection, events_url: &str) -> Result<RebuildReport, ApiError> {
     let client = EventsClient::new(events_url);

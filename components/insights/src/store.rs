@@ -16,9 +16,9 @@ use spin_sdk::sqlite::{Connection, Row, Value};
 
 use crate::event::{Alert, AlertId, Change, Customer, Ticket};
 use crate::projection::{
-    alert_supersedes, resolve_millis, supersedes, AlertState, AlertView, CustomerView,
-    OpenByPriority, Priority, Summary, TicketTotals,
+    alert_supersedes, resolve_millis, supersedes, AlertState, Priority, TicketTotals,
 };
+use crate::wire::{AlertView, CustomerView, OpenByPriority, Summary};
 
 /// The SQLite label of the service's database.
 pub const DATABASE_LABEL: &str = "insights";

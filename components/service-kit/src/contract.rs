@@ -86,6 +86,12 @@ pub fn check_sqlite(label: &str) -> Result<(), String> {
         .map_err(|err| format!("sqlite {label}: {err:?}"))
 }
 
+/// `GET /<service>/health` of a service whose only store is the SQLite database `label`: 200
+/// when it answers, else 503.
+pub fn sqlite_health(service: &str, label: &str) -> Response {
+    Health::from_checks(service, vec![("sqlite", check_sqlite(label))]).into_response()
+}
+
 /// The key-value store `label` opens and answers a lookup.
 pub fn check_key_value(label: &str) -> Result<(), String> {
     spin_sdk::key_value::Store::open(label)
@@ -102,6 +108,10 @@ pub fn document_response(document: &OpenApi) -> Response {
 /// Adds `500 {"message": "storage error"}` to every operation except the named ones (those
 /// that never touch a store), as every store-backed handler can answer it.
 pub struct StorageErrors(pub &'static [&'static str]);
+
+/// `500 storage error` on every operation but health and the contract, which never touch a
+/// store: what every service's document declares (`modifiers(&STORAGE_ERRORS, ...)`).
+pub const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
 
 impl Modify for StorageErrors {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -146,6 +156,11 @@ impl Modify for StorageErrors {
 pub struct ServiceEndpoints {
     pub checks: &'static str,
 }
+
+/// The health and contract operations of a service whose only store is its SQLite database.
+pub const SQLITE_SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
+    checks: "its SQLite database answers `SELECT 1`",
+};
 
 impl Modify for ServiceEndpoints {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -211,6 +226,23 @@ pub fn operations(document: &serde_json::Value) -> BTreeSet<(String, String)> {
         }
     }
     all
+}
+
+/// The parameter `name` of the operation `method` (lowercase) on `path` in a serialised
+/// document; panics, naming it, when there is none (for the services' contract tests).
+pub fn parameter(
+    document: &serde_json::Value,
+    path: &str,
+    method: &str,
+    name: &str,
+) -> serde_json::Value {
+    document["paths"][path][method]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
+        .clone()
 }
 
 /// The names of a serialised object schema's `properties` (none when it has none).

@@ -31,12 +31,22 @@ pub fn transaction<T>(
 pub fn with_schema<T>(
     conn: &Connection,
     schema: &[&str],
+    op: impl FnMut(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    with_schema_parts(conn, &[schema], op)
+}
+
+/// [`with_schema`] for a schema made of parts (a service's own tables and, say, `outbox::SCHEMA`),
+/// created in order in one transaction.
+pub fn with_schema_parts<T>(
+    conn: &Connection,
+    parts: &[&[&str]],
     mut op: impl FnMut(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     match op(conn) {
         Err(err) if is_missing_table(&err) => {
             transaction(conn, |conn| {
-                for statement in schema {
+                for statement in parts.iter().flat_map(|part| part.iter()) {
                     conn.execute(statement, &[])?;
                 }
                 Ok(())

@@ -11,6 +11,7 @@ pub mod cloudevent;
 pub mod contract;
 pub mod db;
 pub mod deadline;
+pub mod ids;
 pub mod outbox;
 pub mod outgoing;
 pub mod request;

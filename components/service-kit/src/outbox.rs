@@ -3,7 +3,9 @@
 //! Nothing is lost if the forward fails or the process dies in between: the rows stay until the
 //! `events` service has acknowledged them, and the next forward (a later write, or the service's
 //! `outbox/flush` endpoint) sends them. The `events` service ignores ids it already holds, so a
-//! forward repeated after a lost acknowledgement publishes nothing twice.
+//! forward repeated after a lost acknowledgement publishes nothing twice. After a write, only the
+//! holder of the forwarder lease forwards (`forwarder`), so concurrent writers never send the same
+//! rows at once.
 
 use crate::api::{json_response, ApiError};
 use crate::cloudevent::{CloudEvent, BATCH_CONTENT_TYPE};
@@ -13,13 +15,20 @@ use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::sqlite::Connection;
 use utoipa::ToSchema;
 
-/// The outbox table; part of every publishing service's schema.
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS outbox (
+pub mod forwarder;
+
+/// The outbox's tables (the rows to forward, and the forwarder lease); part of every publishing
+/// service's schema (see `db::with_schema_parts`).
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
     event TEXT NOT NULL,
     created_at INTEGER NOT NULL
-)";
+)",
+    forwarder::TABLE,
+    forwarder::FREE_ROW,
+];
 
 /// Where the `events` service is reached unless the `events_url` variable says otherwise.
 pub const DEFAULT_EVENTS_URL: &str = "http://events.spin.internal";
@@ -161,22 +170,6 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
     }
     report.pending = pending(conn)?;
     Ok(report)
-}
-
-/// Forwards what is pending, logging (not failing on) trouble: for use after a write has already
-/// committed, whose response must not depend on the `events` service being up.
-pub async fn forward_quietly(conn: &Connection, service: &str) {
-    match forward(conn).await {
-        Ok(ForwardReport {
-            error: Some(error),
-            pending,
-            ..
-        }) => {
-            eprintln!("{service}: outbox: {pending} event(s) left for later: {error}")
-        }
-        Ok(_) => {}
-        Err(err) => eprintln!("{service}: outbox: {err:?}"),
-    }
 }
 
 async fn publish(base: &str, topic: &str, body: String) -> Result<(), String> {

@@ -1,47 +1,39 @@
-//! The service's contract and health: `GET /support/openapi.json` serves an OpenAPI 3.1 document
-//! generated (by `utoipa`) from the types the handlers really read and write and from the
-//! `#[utoipa::path]` attributes next to each handler; `GET /support/health` checks the service's
-//! own store.
+//! The service's contract: the OpenAPI 3.1 document `GET /support/openapi.json` serves, generated
+//! (by `utoipa`) from the types the handlers really read and write (`wire`) and from the
+//! operation descriptors below: one empty `pub fn` per endpoint of `handlers`, named after it,
+//! holding only its parameters, bodies and answers.
 //!
 //! What the derive cannot see is held to the code by the unit tests below: every route of
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{
-    check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints, StorageErrors,
-};
-use spin_sdk::http::Response;
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
+use service_kit::ids::Id;
 use utoipa::OpenApi;
 
-use crate::handlers::SERVICE;
-use crate::store::DATABASE_LABEL;
-
-/// `GET /support/health`: 200 when the service's own store answers, else 503.
-pub fn health() -> Response {
-    Health::from_checks(SERVICE, vec![("sqlite", check_sqlite(DATABASE_LABEL))]).into_response()
-}
-
-/// `GET /support/openapi.json`: this document.
-pub fn openapi() -> Response {
-    document_response(&ApiDoc::openapi())
-}
+use crate::ticket::Status;
+use crate::wire::{
+    CustomerBody, CustomerDetailView, CustomerView, NewTicketBody, TicketPage, TicketPatchBody,
+    TicketView,
+};
+use service_kit::outbox;
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "support"),
     paths(
-        crate::handlers::get_customer,
-        crate::handlers::put_customer,
-        crate::handlers::create_ticket,
-        crate::handlers::list_tickets,
-        crate::handlers::get_ticket,
-        crate::handlers::patch_ticket,
-        crate::handlers::outbox_status,
-        crate::handlers::flush_outbox,
+        get_customer,
+        put_customer,
+        create_ticket,
+        list_tickets,
+        get_ticket,
+        patch_ticket,
+        outbox_status,
+        flush_outbox,
     ),
     components(schemas(ErrorBody, Health)),
-    modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
+    modifiers(&STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS),
     tags(
         (name = "customers", description = "Customers' support details (versioned, with ETags)."),
         (name = "tickets", description = "Support tickets and their status changes."),
@@ -51,12 +43,195 @@ pub fn openapi() -> Response {
 )]
 pub struct ApiDoc;
 
-/// `500 storage error` on every operation but these two, which never touch the store.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /support/health` and `GET /support/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
-};
+// ---------------------------------------------------------------------------------------------
+// The operations: descriptors holding no code, only what each endpoint of `handlers` answers.
+
+/// `PUT /support/customers/{id}`: create (201) or update (200); an identical PUT changes nothing.
+#[utoipa::path(
+    put,
+    path = "/support/customers/{id}",
+    tag = "customers",
+    summary = "Create or replace a customer's support details",
+    description = "Creates the customer (201) or replaces its details (200). A change makes a new \
+        version and publishes `support.customer.upserted`; an identical PUT changes nothing. \
+        `If-Match` makes the write conditional on the current version, `If-None-Match: *` on the \
+        customer not existing yet.",
+    params(
+        ("id" = inline(Id), Path, description = "The customer id."),
+        ("If-Match" = Option<String>, Header, nullable = false,
+            description = "Write only if the customer's ETag is one of these (strong comparison), or `*` if it exists."),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "Write only if the customer's ETag is none of these; `*`: only if it does not exist."),
+    ),
+    request_body(content = CustomerBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated (or unchanged).", body = CustomerView,
+            headers(("ETag" = String, description = "The customer's version, e.g. `\"2\"`."))),
+        (status = 201, description = "Created.", body = CustomerView,
+            headers(
+                ("ETag" = String, description = "The customer's version, `\"1\"`."),
+                ("Location" = String, description = "`/support/customers/{id}`."),
+            )),
+        (status = 400, description = "The id, the JSON or a field is invalid; the message names it.", body = ErrorBody),
+        (status = 412, description = "`If-Match` or `If-None-Match` did not hold; nothing changed.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+    )
+)]
+pub fn put_customer() {}
+
+/// `GET /support/customers/{id}`: the details, the open-ticket count and the newest tickets.
+///
+/// The ETag is the customer's version (what `If-Match` on PUT compares). The embedded ticket
+/// figures change without it, so this answer is never 304.
+#[utoipa::path(
+    get,
+    path = "/support/customers/{id}",
+    tag = "customers",
+    summary = "A customer's support details and tickets at a glance",
+    params(
+        ("id" = inline(Id), Path, description = "The customer id."),
+    ),
+    responses(
+        (status = 200, description = "The customer, its open-ticket count and newest tickets.",
+            body = CustomerDetailView,
+            headers(("ETag" = String, description = "The customer's version (what `If-Match` on PUT compares)."))),
+        (status = 404, description = "No such customer.", body = ErrorBody),
+    )
+)]
+pub fn get_customer() {}
+
+/// `POST /support/customers/{id}/tickets`: opens a ticket (201 + Location). With an
+/// `Idempotency-Key`, a retry returns the first result and creates nothing.
+#[utoipa::path(
+    post,
+    path = "/support/customers/{id}/tickets",
+    tag = "tickets",
+    summary = "Open a ticket for a customer",
+    description = "Opens a ticket (status `open`, version 1) and publishes `support.ticket.opened`. \
+        With an `Idempotency-Key`, a retry of the same request returns the first result \
+        (`Idempotent-Replayed: true`) and creates nothing; the same key with a different request is 422.",
+    params(
+        ("id" = inline(Id), Path, description = "The customer id."),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false,
+            description = "1 to 255 printable ASCII characters, scoped to the customer.",
+            pattern = "^[!-~](?:[ -~]{0,253}[!-~])?$", min_length = 1, max_length = 255),
+    ),
+    request_body(content = NewTicketBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Opened (or, for a repeated Idempotency-Key, the first result).",
+            body = TicketView,
+            headers(
+                ("ETag" = String, description = "`\"1\"`."),
+                ("Location" = String, description = "`/support/tickets/{id}`."),
+                ("Idempotent-Replayed" = String, description = "`true` when this replays a first result."),
+            )),
+        (status = 400, description = "The JSON, a field or the Idempotency-Key is invalid.", body = ErrorBody),
+        (status = 404, description = "No such customer.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request.", body = ErrorBody),
+    )
+)]
+pub fn create_ticket() {}
+
+/// `GET /support/tickets/{id}`; 304 when `If-None-Match` names its current version.
+#[utoipa::path(
+    get,
+    path = "/support/tickets/{id}",
+    tag = "tickets",
+    summary = "A ticket",
+    params(
+        ("id" = i64, Path, description = "The ticket id.", minimum = 1),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "304 if the ticket's ETag is one of these (weak comparison) or `*`."),
+    ),
+    responses(
+        (status = 200, description = "The ticket.", body = TicketView,
+            headers(("ETag" = String, description = "The ticket's version."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current version.",
+            headers(("ETag" = String, description = "The ticket's version."))),
+        (status = 404, description = "No such ticket.", body = ErrorBody),
+    )
+)]
+pub fn get_ticket() {}
+
+/// `PATCH /support/tickets/{id}` with `{"status"?, "priority"?}`: one change = one new version and
+/// one `support.ticket.updated` event; a patch that changes nothing is a 200 without either.
+#[utoipa::path(
+    patch,
+    path = "/support/tickets/{id}",
+    tag = "tickets",
+    summary = "Change a ticket's status or priority",
+    description = "A JSON merge patch: absent fields stay as they are. A change makes a new version \
+        and publishes `support.ticket.updated`; a patch that changes nothing answers the ticket as is. \
+        Status changes must be allowed from the current status; closed tickets cannot change.",
+    params(
+        ("id" = i64, Path, description = "The ticket id.", minimum = 1),
+        ("If-Match" = Option<String>, Header, nullable = false,
+            description = "Change only if the ticket's ETag is one of these (strong comparison) or `*`."),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "Change only if the ticket's ETag is none of these (`*` always fails: the ticket exists)."),
+    ),
+    request_body(content(
+        (TicketPatchBody = "application/merge-patch+json"),
+        (TicketPatchBody = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The ticket after the patch.", body = TicketView,
+            headers(("ETag" = String, description = "The ticket's version."))),
+        (status = 400, description = "The JSON or a field is invalid.", body = ErrorBody),
+        (status = 404, description = "No such ticket.", body = ErrorBody),
+        (status = 409, description = "The status change is not allowed, or the ticket is closed.", body = ErrorBody),
+        (status = 412, description = "`If-Match` or `If-None-Match` did not hold; nothing changed.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is neither JSON nor a JSON merge patch.", body = ErrorBody),
+    )
+)]
+pub fn patch_ticket() {}
+
+/// `GET /support/tickets?customer=&status=&limit=&cursor=`: newest first, one page.
+#[utoipa::path(
+    get,
+    path = "/support/tickets",
+    tag = "tickets",
+    summary = "List tickets, newest first",
+    params(
+        ("customer" = inline(Option<Id>), Query, description = "Only this customer's tickets."),
+        ("status" = Option<Status>, Query, description = "Only tickets in this status."),
+        ("limit" = Option<i64>, Query, description = "Page size (default 20).", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query,
+            description = "Opaque: the `next_cursor` of the previous page.",
+            pattern = "^dDE6(?:(?:M[Tjz]|N[DTjz]|O[DT])[AEIMQUYcgk][w-z0-5](?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]){0,4}(?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk]|[MN][AQgw]|O[AQ])?|(?:M[Tjz]|N[DTjz]|O[DT])[AEIMQUYcgk]|M[Qgw]|N[AQgw]|O[AQ])$"),
+    ),
+    responses(
+        (status = 200, description = "One page of tickets.", body = TicketPage),
+        (status = 400, description = "A parameter is invalid or unknown; the message names it.", body = ErrorBody),
+    )
+)]
+pub fn list_tickets() {}
+
+/// `GET /support/outbox`: how many events wait to be forwarded.
+#[utoipa::path(
+    get,
+    path = "/support/outbox",
+    tag = "outbox",
+    summary = "How many events wait to be forwarded",
+    responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
+)]
+pub fn outbox_status() {}
+
+/// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
+#[utoipa::path(
+    post,
+    path = "/support/outbox/flush",
+    tag = "outbox",
+    summary = "Forward the pending events now",
+    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
+        (the report says why; the events stay for later).",
+    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
+)]
+pub fn flush_outbox() {}
 
 #[cfg(test)]
 mod tests {
@@ -64,7 +239,7 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::contract::{operations, property_names};
+    use service_kit::contract::{operations, parameter, property_names};
     use std::collections::BTreeSet;
 
     fn document() -> Value {
@@ -138,16 +313,6 @@ mod tests {
     }
 
     /// The schema of an operation's parameter.
-    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
-        doc["paths"][path][method]["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
-            .clone()
-    }
-
     fn pattern(schema: &Value) -> Regex {
         Regex::new(schema["pattern"].as_str().expect("a pattern")).unwrap()
     }
@@ -295,7 +460,7 @@ mod tests {
 
     #[test]
     fn ticket_bodies_match_their_parsers() {
-        use crate::ticket::{parse_new_ticket, parse_patch, Priority, Status, TicketPatchBody};
+        use crate::ticket::{parse_new_ticket, parse_patch, Priority, Status};
         let doc = document();
         let new = &doc["components"]["schemas"]["NewTicketBody"];
         assert_eq!(new["additionalProperties"], false);

@@ -5,7 +5,7 @@ use service_kit::clock::format_millis;
 use utoipa::ToSchema;
 
 use crate::error::{check_line, invalid, SupportError};
-use crate::ticket::TicketSummary;
+use crate::wire::{CustomerBody, CustomerView};
 
 pub const MAX_NAME_CHARS: usize = 200;
 const MAX_EMAIL_BYTES: usize = 254;
@@ -13,10 +13,7 @@ const MAX_LOCAL_PART_BYTES: usize = 64;
 
 /// Customer ids in paths: 1 to 64 of `A-Z a-z 0-9 _ -` (so they need no escaping anywhere).
 pub fn valid_customer_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    service_kit::ids::is_id(id)
 }
 
 /// Checks a customer id given by a client, naming the rule when it is broken.
@@ -56,37 +53,6 @@ impl Tier {
             _ => None,
         }
     }
-}
-
-/// What a `PUT /support/customers/{id}` body holds, as received (unknown fields refused). The
-/// schema attributes are the contract's statement of `parse_details`' rules (tested against it).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(
-    description = "A customer's support details, as written by PUT (unknown fields are refused)."
-)]
-pub struct CustomerBody {
-    /// 1 to 200 characters, not blank, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
-    pub name: String,
-    /// A mailbox `local@domain`: the local part of printable ASCII without specials (dots only
-    /// between characters, at most 64), the domain at least two DNS labels, the last one with a
-    /// letter; at most 254 characters. The domain is stored in lower case.
-    #[schema(
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15}){0,3}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,4}[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-    )]
-    pub email: String,
-    #[schema(value_type = Tier)]
-    pub tier: String,
-    /// E.164: `+` and 7 to 15 digits; `null` or absent for none.
-    #[serde(default)]
-    #[schema(pattern = r"^\+[0-9]{7,15}$")]
-    pub phone: Option<String>,
 }
 
 /// A customer's details, validated.
@@ -227,38 +193,6 @@ impl Customer {
             updated_at: format_millis(self.updated_at),
         }
     }
-}
-
-/// A customer's support details.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct CustomerView {
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub tier: Tier,
-    #[schema(required = true)]
-    pub phone: Option<String>,
-    /// Grows by one with every change; the ETag is this version.
-    #[schema(minimum = 1)]
-    pub version: i64,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
-
-/// `GET /support/customers/{id}`: the details plus a glance at the customer's tickets.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CustomerDetailView {
-    #[serde(flatten)]
-    pub customer: CustomerView,
-    /// Tickets still needing attention (open or pending).
-    #[schema(minimum = 0)]
-    pub open_tickets: i64,
-    /// The customer's newest tickets, newest first.
-    #[schema(max_items = 5)]
-    pub recent_tickets: Vec<TicketSummary>,
 }
 
 /// Addresses the email rule takes, and ones it refuses (for this module's tests and the contract's).

@@ -1,32 +1,86 @@
 //! One function per endpoint: validate with the domain modules, read or write through the store
-//! (every write and its events in one transaction), then forward the outbox (see `forwarding`)
+//! (every write and its events in one transaction), then forward the outbox (see service-kit's `outbox::forwarder`)
 //! and answer.
 
-use serde::Serialize;
 use serde_json::Value;
 use service_kit::api::json_response;
+use service_kit::contract::{document_response, sqlite_health};
+use service_kit::outbox::forwarder::{self, Lease};
+use service_kit::request::{header, media_type, parse_json, read_body};
 use service_kit::{clock, db, outbox, ApiError, ApiResult};
 use spin_sdk::http::Response;
-use spin_sdk::sqlite::Connection;
-use utoipa::ToSchema;
+use spin_sdk::http::{IncomingRequest, Method};
+use utoipa::OpenApi;
 
-use crate::customer::{self, Customer, CustomerBody, CustomerDetailView, CustomerView};
+use crate::contract;
+use crate::customer::{self, Customer};
 use crate::error::SupportError;
 use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
-use crate::forwarding;
 use crate::idempotency::{self, REPLAYED_HEADER};
 use crate::listing::{encode_cursor, parse_list_query};
 use crate::precondition::{self, etag};
-use crate::route::ticket_id;
-use crate::store::{self, SavedResult, SCHEMA};
-use crate::ticket::{
-    self, NewTicketBody, Status, Ticket, TicketPatchBody, TicketSummary, TicketView,
-};
-use service_kit::contract::ErrorBody;
+use crate::route::{self, ticket_id, Resource};
+use crate::store::{self, SavedResult};
+use crate::ticket::{self, Ticket};
+use crate::wire::{CustomerDetailView, TicketPage};
 
 pub const SERVICE: &str = "support";
+/// Largest request body accepted.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How many of a customer's newest tickets its representation shows.
 const RECENT_TICKETS: i64 = 5;
+
+pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResult<Response> {
+    let resource = route::resource(path)?;
+    let conditions = Conditions {
+        if_match: header(&request, "if-match"),
+        if_none_match: header(&request, "if-none-match"),
+        idempotency_key: header(&request, idempotency::HEADER),
+    };
+    match (resource, request.method()) {
+        (Resource::Customer(id), Method::Get) => get_customer(id),
+        (Resource::Customer(id), Method::Put) => {
+            let body = json_body(request, false).await?;
+            put_customer(id, &conditions, body).await
+        }
+        (Resource::CustomerTickets(id), Method::Post) => {
+            let body = json_body(request, false).await?;
+            create_ticket(id, &conditions, body).await
+        }
+        (Resource::Tickets, Method::Get) => list_tickets(query),
+        (Resource::Ticket(id), Method::Get) => get_ticket(id, &conditions),
+        (Resource::Ticket(id), Method::Patch) => {
+            let body = json_body(request, true).await?;
+            patch_ticket(id, &conditions, body).await
+        }
+        (Resource::Outbox, Method::Get) => outbox_status(),
+        (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
+        (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
+        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
+        (resource, method) => Err(ApiError::method_not_allowed(
+            &method.to_string(),
+            resource.allowed_methods(),
+        )),
+    }
+}
+
+/// Reads a JSON body (at most 1 MiB). A patch may also be `application/merge-patch+json`; other
+/// JSON flavours (`+json`) are refused there, since only a merge patch means what we do with it.
+async fn json_body(request: IncomingRequest, merge_patch: bool) -> ApiResult<Value> {
+    let content_type = header(&request, "content-type");
+    if merge_patch {
+        if let Some(content_type) = &content_type {
+            let essence = media_type(content_type);
+            if essence != "application/json" && essence != "application/merge-patch+json" {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "unsupported content-type {content_type:?}: send application/json or application/merge-patch+json"
+                )));
+            }
+        }
+    }
+    let body = read_body(request, MAX_BODY_BYTES).await?;
+    parse_json(content_type.as_deref(), &body)
+}
 
 /// The request headers the endpoints look at.
 #[derive(Debug, Default, Clone)]
@@ -49,53 +103,13 @@ fn ticket_location(id: i64) -> String {
     format!("/support/tickets/{id}")
 }
 
-/// Runs a unit of work on the database, creating the schema first if this is the first use.
-fn on_schema<T>(
-    conn: &Connection,
-    work: impl FnMut(&Connection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    db::with_schema(conn, SCHEMA, work)
-}
-
 /// `PUT /support/customers/{id}`: create (201) or update (200); an identical PUT changes nothing.
-#[utoipa::path(
-    put,
-    path = "/support/customers/{id}",
-    tag = "customers",
-    summary = "Create or replace a customer's support details",
-    description = "Creates the customer (201) or replaces its details (200). A change makes a new \
-        version and publishes `support.customer.upserted`; an identical PUT changes nothing. \
-        `If-Match` makes the write conditional on the current version, `If-None-Match: *` on the \
-        customer not existing yet.",
-    params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
-        ("If-Match" = Option<String>, Header, nullable = false,
-            description = "Write only if the customer's ETag is one of these (strong comparison), or `*` if it exists."),
-        ("If-None-Match" = Option<String>, Header, nullable = false,
-            description = "Write only if the customer's ETag is none of these; `*`: only if it does not exist."),
-    ),
-    request_body(content = CustomerBody, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Updated (or unchanged).", body = CustomerView,
-            headers(("ETag" = String, description = "The customer's version, e.g. `\"2\"`."))),
-        (status = 201, description = "Created.", body = CustomerView,
-            headers(
-                ("ETag" = String, description = "The customer's version, `\"1\"`."),
-                ("Location" = String, description = "`/support/customers/{id}`."),
-            )),
-        (status = 400, description = "The id, the JSON or a field is invalid; the message names it.", body = ErrorBody),
-        (status = 412, description = "`If-Match` or `If-None-Match` did not hold; nothing changed.", body = ErrorBody),
-        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
-        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
-    )
-)]
 pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> ApiResult<Response> {
     let id = customer::parse_customer_id(id)?;
     let details = customer::parse_details(body)?;
     let what = format!("customer {id:?}");
     let conn = store::open()?;
-    let (status, customer, forwarder) = on_schema(&conn, |conn| {
+    let (status, customer, forwarder) = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             let existing = store::customer(conn, &id)?;
             precondition::check_write(
@@ -121,10 +135,10 @@ pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> Api
             };
             let event = events::customer_upserted(&customer);
             outbox::enqueue(conn, CUSTOMERS_TOPIC, &event)?;
-            Ok((status, customer, forwarding::claim(conn, &event.id, now)?))
+            Ok((status, customer, forwarder::claim(conn, now)?))
         })
     })?;
-    forwarding::forward_if_claimed(&conn, forwarder).await;
+    forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
     let mut response = with_etag(json_response(status, &customer.view()), customer.version);
     if status == 201 {
         response.set_header("location", customer_location(&customer.id));
@@ -136,29 +150,13 @@ pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> Api
 ///
 /// The ETag is the customer's version (what `If-Match` on PUT compares). The embedded ticket
 /// figures change without it, so this answer is never 304.
-#[utoipa::path(
-    get,
-    path = "/support/customers/{id}",
-    tag = "customers",
-    summary = "A customer's support details and tickets at a glance",
-    params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
-    ),
-    responses(
-        (status = 200, description = "The customer, its open-ticket count and newest tickets.",
-            body = CustomerDetailView,
-            headers(("ETag" = String, description = "The customer's version (what `If-Match` on PUT compares)."))),
-        (status = 404, description = "No such customer.", body = ErrorBody),
-    )
-)]
 pub fn get_customer(id: &str) -> ApiResult<Response> {
     let not_found = || SupportError::CustomerNotFound(id.to_owned());
     if !customer::valid_customer_id(id) {
         return Err(not_found().into());
     }
     let conn = store::open()?;
-    let (customer, open_tickets, recent) = on_schema(&conn, |conn| {
+    let (customer, open_tickets, recent) = store::with_schema(&conn, |conn| {
         let (customer, open_tickets) =
             store::customer_with_open_count(conn, id)?.ok_or_else(not_found)?;
         let recent = store::recent_tickets(conn, id, RECENT_TICKETS)?;
@@ -174,48 +172,17 @@ pub fn get_customer(id: &str) -> ApiResult<Response> {
 
 /// What `POST .../tickets` did: created a ticket, or found the first result of its Idempotency-Key.
 enum Created {
-    /// `forwarder`: the lease token, if this request forwards the outbox.
+    /// `forwarder`: the lease, if this request forwards the outbox.
     New {
         id: i64,
         body: String,
-        forwarder: Option<String>,
+        forwarder: Option<Lease>,
     },
     Replayed(SavedResult),
 }
 
 /// `POST /support/customers/{id}/tickets`: opens a ticket (201 + Location). With an
 /// `Idempotency-Key`, a retry returns the first result and creates nothing.
-#[utoipa::path(
-    post,
-    path = "/support/customers/{id}/tickets",
-    tag = "tickets",
-    summary = "Open a ticket for a customer",
-    description = "Opens a ticket (status `open`, version 1) and publishes `support.ticket.opened`. \
-        With an `Idempotency-Key`, a retry of the same request returns the first result \
-        (`Idempotent-Replayed: true`) and creates nothing; the same key with a different request is 422.",
-    params(
-        ("id" = String, Path, description = "The customer id.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false,
-            description = "1 to 255 printable ASCII characters, scoped to the customer.",
-            pattern = "^[!-~](?:[ -~]{0,253}[!-~])?$", min_length = 1, max_length = 255),
-    ),
-    request_body(content = NewTicketBody, content_type = "application/json"),
-    responses(
-        (status = 201, description = "Opened (or, for a repeated Idempotency-Key, the first result).",
-            body = TicketView,
-            headers(
-                ("ETag" = String, description = "`\"1\"`."),
-                ("Location" = String, description = "`/support/tickets/{id}`."),
-                ("Idempotent-Replayed" = String, description = "`true` when this replays a first result."),
-            )),
-        (status = 400, description = "The JSON, a field or the Idempotency-Key is invalid.", body = ErrorBody),
-        (status = 404, description = "No such customer.", body = ErrorBody),
-        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
-        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used for a different request.", body = ErrorBody),
-    )
-)]
 pub async fn create_ticket(
     customer_id: &str,
     conditions: &Conditions,
@@ -232,7 +199,7 @@ pub async fn create_ticket(
         .transpose()?;
     let fingerprint = key.as_ref().map(|_| idempotency::fingerprint(&new));
     let conn = store::open()?;
-    let created = on_schema(&conn, |conn| {
+    let created = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
                 if let Some(saved) = store::saved_result(conn, customer_id, key)? {
@@ -257,7 +224,7 @@ pub async fn create_ticket(
             }
             let event = events::ticket_opened(&ticket);
             outbox::enqueue(conn, TICKETS_TOPIC, &event)?;
-            let forwarder = forwarding::claim(conn, &event.id, now)?;
+            let forwarder = forwarder::claim(conn, now)?;
             Ok(Created::New {
                 id,
                 body,
@@ -271,7 +238,7 @@ pub async fn create_ticket(
             body,
             forwarder,
         } => {
-            forwarding::forward_if_claimed(&conn, forwarder).await;
+            forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
             (id, body, false)
         }
         Created::Replayed(saved) => (saved.ticket_id, saved.response, true),
@@ -291,28 +258,10 @@ pub async fn create_ticket(
 }
 
 /// `GET /support/tickets/{id}`; 304 when `If-None-Match` names its current version.
-#[utoipa::path(
-    get,
-    path = "/support/tickets/{id}",
-    tag = "tickets",
-    summary = "A ticket",
-    params(
-        ("id" = i64, Path, description = "The ticket id.", minimum = 1),
-        ("If-None-Match" = Option<String>, Header, nullable = false,
-            description = "304 if the ticket's ETag is one of these (weak comparison) or `*`."),
-    ),
-    responses(
-        (status = 200, description = "The ticket.", body = TicketView,
-            headers(("ETag" = String, description = "The ticket's version."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current version.",
-            headers(("ETag" = String, description = "The ticket's version."))),
-        (status = 404, description = "No such ticket.", body = ErrorBody),
-    )
-)]
 pub fn get_ticket(segment: &str, conditions: &Conditions) -> ApiResult<Response> {
     let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let conn = store::open()?;
-    let ticket = on_schema(&conn, |conn| store::ticket(conn, id))?
+    let ticket = store::with_schema(&conn, |conn| store::ticket(conn, id))?
         .ok_or(SupportError::TicketNotFound(id))?;
     if precondition::not_modified(ticket.version, conditions.if_none_match.as_deref()) {
         let response = Response::builder().status(304).body(Vec::new()).build();
@@ -332,36 +281,6 @@ fn ticket_not_found(segment: &str) -> ApiError {
 
 /// `PATCH /support/tickets/{id}` with `{"status"?, "priority"?}`: one change = one new version and
 /// one `support.ticket.updated` event; a patch that changes nothing is a 200 without either.
-#[utoipa::path(
-    patch,
-    path = "/support/tickets/{id}",
-    tag = "tickets",
-    summary = "Change a ticket's status or priority",
-    description = "A JSON merge patch: absent fields stay as they are. A change makes a new version \
-        and publishes `support.ticket.updated`; a patch that changes nothing answers the ticket as is. \
-        Status changes must be allowed from the current status; closed tickets cannot change.",
-    params(
-        ("id" = i64, Path, description = "The ticket id.", minimum = 1),
-        ("If-Match" = Option<String>, Header, nullable = false,
-            description = "Change only if the ticket's ETag is one of these (strong comparison) or `*`."),
-        ("If-None-Match" = Option<String>, Header, nullable = false,
-            description = "Change only if the ticket's ETag is none of these (`*` always fails: the ticket exists)."),
-    ),
-    request_body(content(
-        (TicketPatchBody = "application/merge-patch+json"),
-        (TicketPatchBody = "application/json"),
-    )),
-    responses(
-        (status = 200, description = "The ticket after the patch.", body = TicketView,
-            headers(("ETag" = String, description = "The ticket's version."))),
-        (status = 400, description = "The JSON or a field is invalid.", body = ErrorBody),
-        (status = 404, description = "No such ticket.", body = ErrorBody),
-        (status = 409, description = "The status change is not allowed, or the ticket is closed.", body = ErrorBody),
-        (status = 412, description = "`If-Match` or `If-None-Match` did not hold; nothing changed.", body = ErrorBody),
-        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
-        (status = 415, description = "The content type is neither JSON nor a JSON merge patch.", body = ErrorBody),
-    )
-)]
 pub async fn patch_ticket(
     segment: &str,
     conditions: &Conditions,
@@ -370,7 +289,7 @@ pub async fn patch_ticket(
     let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let patch = ticket::parse_patch(body)?;
     let conn = store::open()?;
-    let (ticket, forwarder) = on_schema(&conn, |conn| {
+    let (ticket, forwarder) = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             let current = store::ticket(conn, id)?.ok_or(SupportError::TicketNotFound(id))?;
             precondition::check_write(
@@ -386,56 +305,26 @@ pub async fn patch_ticket(
                     store::update_ticket(conn, &updated)?;
                     let event = events::ticket_updated(&updated, current.status);
                     outbox::enqueue(conn, TICKETS_TOPIC, &event)?;
-                    Ok((updated, forwarding::claim(conn, &event.id, now)?))
+                    Ok((updated, forwarder::claim(conn, now)?))
                 }
             }
         })
     })?;
-    forwarding::forward_if_claimed(&conn, forwarder).await;
+    forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
     Ok(with_etag(
         json_response(200, &ticket.view()),
         ticket.version,
     ))
 }
 
-/// One page of `GET /support/tickets`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TicketPage {
-    /// Newest first.
-    #[schema(max_items = 100)]
-    pub tickets: Vec<TicketSummary>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
-}
-
 /// `GET /support/tickets?customer=&status=&limit=&cursor=`: newest first, one page.
-#[utoipa::path(
-    get,
-    path = "/support/tickets",
-    tag = "tickets",
-    summary = "List tickets, newest first",
-    params(
-        ("customer" = Option<String>, Query, description = "Only this customer's tickets.",
-            pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64),
-        ("status" = Option<Status>, Query, description = "Only tickets in this status."),
-        ("limit" = Option<i64>, Query, description = "Page size (default 20).", minimum = 1, maximum = 100),
-        ("cursor" = Option<String>, Query,
-            description = "Opaque: the `next_cursor` of the previous page.",
-            pattern = "^dDE6(?:(?:M[Tjz]|N[DTjz]|O[DT])[AEIMQUYcgk][w-z0-5](?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]){0,4}(?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk]|[MN][AQgw]|O[AQ])?|(?:M[Tjz]|N[DTjz]|O[DT])[AEIMQUYcgk]|M[Qgw]|N[AQgw]|O[AQ])$"),
-    ),
-    responses(
-        (status = 200, description = "One page of tickets.", body = TicketPage),
-        (status = 400, description = "A parameter is invalid or unknown; the message names it.", body = ErrorBody),
-    )
-)]
 pub fn list_tickets(query: &str) -> ApiResult<Response> {
     let mut query = parse_list_query(query)?;
     let limit = query.limit;
     // One more than asked tells whether there is a next page.
     query.limit += 1;
     let conn = store::open()?;
-    let mut tickets = on_schema(&conn, |conn| store::list_tickets(conn, &query))?;
+    let mut tickets = store::with_schema(&conn, |conn| store::list_tickets(conn, &query))?;
     let has_more = tickets.len() as i64 > limit;
     tickets.truncate(limit as usize);
     let next_cursor = has_more
@@ -449,30 +338,14 @@ pub fn list_tickets(query: &str) -> ApiResult<Response> {
 }
 
 /// `GET /support/outbox`: how many events wait to be forwarded.
-#[utoipa::path(
-    get,
-    path = "/support/outbox",
-    tag = "outbox",
-    summary = "How many events wait to be forwarded",
-    responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
-)]
 pub fn outbox_status() -> ApiResult<Response> {
-    on_schema(&store::open()?, outbox::status_response)
+    store::with_schema(&store::open()?, outbox::status_response)
 }
 
 /// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
-#[utoipa::path(
-    post,
-    path = "/support/outbox/flush",
-    tag = "outbox",
-    summary = "Forward the pending events now",
-    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
-        (the report says why; the events stay for later).",
-    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
-)]
 pub async fn flush_outbox() -> ApiResult<Response> {
     let conn = store::open()?;
     // Creates the schema on a fresh database, so forwarding has a table to read.
-    on_schema(&conn, outbox::pending)?;
+    store::with_schema(&conn, outbox::pending)?;
     outbox::flush_response(&conn).await
 }

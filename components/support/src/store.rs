@@ -4,7 +4,7 @@
 //! `db::with_schema`; writes run inside `db::transaction`, together with their outbox rows.
 
 use service_kit::db::{
-    col_int, col_opt_int, col_opt_text, col_text, exec, int, opt_int, opt_text, text,
+    self, col_int, col_opt_int, col_opt_text, col_text, exec, int, opt_int, opt_text, text,
 };
 use service_kit::{outbox, ApiError};
 use spin_sdk::sqlite::{Connection, QueryResult, Row};
@@ -51,14 +51,6 @@ pub const SCHEMA: &[&str] = &[
         created_at INTEGER NOT NULL,
         PRIMARY KEY (customer_id, key)
     ) WITHOUT ROWID",
-    outbox::SCHEMA,
-    // Who forwards the outbox now (see `forwarding`): one row, free when `until` has passed.
-    "CREATE TABLE IF NOT EXISTS outbox_forwarder (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        token TEXT NOT NULL,
-        until INTEGER NOT NULL
-    )",
-    "INSERT OR IGNORE INTO outbox_forwarder (id, token, until) VALUES (1, '', 0)",
 ];
 
 const CUSTOMER_COLUMNS: &str = "id, name, email, tier, phone, version, created_at, updated_at";
@@ -67,6 +59,15 @@ const TICKET_COLUMNS: &str =
 
 pub fn open() -> Result<Connection, ApiError> {
     Ok(Connection::open(DATABASE_LABEL)?)
+}
+
+/// Runs a unit of work on the database, creating the schema (with the outbox's) first if this is
+/// the first use.
+pub fn with_schema<T>(
+    conn: &Connection,
+    work: impl FnMut(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], work)
 }
 
 pub fn customer(conn: &Connection, id: &str) -> Result<Option<Customer>, ApiError> {
@@ -235,33 +236,6 @@ pub fn list_tickets(conn: &Connection, query: &ListQuery) -> Result<Vec<Ticket>,
     result.rows().map(|row| ticket_row(&row)).collect()
 }
 
-/// Takes the forwarder lease for `token` until `now + lease_ms` if it is free (or expired); true if taken.
-pub fn claim_forwarder(
-    conn: &Connection,
-    token: &str,
-    now: i64,
-    lease_ms: i64,
-) -> Result<bool, ApiError> {
-    let result = exec(
-        conn,
-        "UPDATE outbox_forwarder SET token = ?, until = ? WHERE id = 1 AND until <= ? RETURNING id",
-        &[text(token), int(now + lease_ms), int(now)],
-    )?;
-    Ok(!result.rows.is_empty())
-}
-
-/// Frees the lease if `token` still holds it, and then (same statement, so nothing commits in
-/// between) counts the outbox: `None` if the lease had passed to someone else.
-pub fn release_forwarder(conn: &Connection, token: &str) -> Result<Option<i64>, ApiError> {
-    let result = exec(
-        conn,
-        "UPDATE outbox_forwarder SET until = 0 WHERE id = 1 AND token = ?
-         RETURNING (SELECT COUNT(*) FROM outbox) AS pending",
-        &[text(token)],
-    )?;
-    Ok(first_row(&result, |row| col_int(row, "pending")))
-}
-
 /// The first result of an Idempotency-Key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedResult {
@@ -368,7 +342,7 @@ mod tests {
 
     #[test]
     fn every_schema_statement_is_a_single_idempotent_statement() {
-        for statement in SCHEMA {
+        for statement in SCHEMA.iter().chain(outbox::SCHEMA) {
             assert!(!statement.contains(';'), "{statement}");
             assert!(
                 statement.contains("IF NOT EXISTS") || statement.starts_with("INSERT OR IGNORE"),

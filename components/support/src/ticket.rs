@@ -6,6 +6,7 @@ use service_kit::clock::format_millis;
 use utoipa::ToSchema;
 
 use crate::error::{check_length, check_line, invalid, SupportError};
+use crate::wire::{NewTicketBody, TicketSummary, TicketView};
 
 pub const MAX_SUBJECT_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
@@ -84,29 +85,6 @@ impl Status {
             Status::Closed => &[],
         }
     }
-}
-
-/// A `POST /support/customers/{id}/tickets` body, as received (unknown fields refused). The
-/// schema attributes are the contract's statement of `parse_new_ticket`'s rules.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(description = "A new ticket (unknown fields are refused).")]
-pub struct NewTicketBody {
-    /// 1 to 200 characters, not blank, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
-    pub subject: String,
-    /// At most 10,000 characters; empty when absent.
-    #[serde(default)]
-    #[schema(max_length = 10000)]
-    pub description: String,
-    /// `normal` when absent or null.
-    #[serde(default)]
-    #[schema(value_type = Option<Priority>)]
-    pub priority: Option<String>,
 }
 
 /// A new ticket, validated and with its defaults applied.
@@ -231,52 +209,6 @@ impl Ticket {
             ..self.clone()
         }))
     }
-}
-
-/// A ticket without its description: in lists, on customers, and in events.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct TicketSummary {
-    #[schema(minimum = 1)]
-    pub id: i64,
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    pub customer_id: String,
-    pub subject: String,
-    pub priority: Priority,
-    pub status: Status,
-    /// Grows by one with every change; the ETag is this version.
-    #[schema(minimum = 1)]
-    pub version: i64,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-    /// When the ticket was last resolved; null while it is open or pending.
-    #[schema(required = true, format = DateTime)]
-    pub resolved_at: Option<String>,
-}
-
-/// A ticket with its description.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct TicketView {
-    #[serde(flatten)]
-    pub summary: TicketSummary,
-    pub description: String,
-}
-
-/// The wire form of a `PATCH /support/tickets/{id}` body, for the contract: what `parse_patch`
-/// accepts (its unit tests hold the two together). A field may be absent, never null.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(
-    description = "A JSON merge patch of a ticket: absent fields stay as they are; a field may not be \
-                   null; unknown fields are refused."
-)]
-pub struct TicketPatchBody {
-    /// The new status; the change must be one the ticket's current status allows.
-    #[schema(nullable = false)]
-    pub status: Option<Status>,
-    #[schema(nullable = false)]
-    pub priority: Option<Priority>,
 }
 
 /// A `PATCH /support/tickets/{id}` body (JSON merge patch): fields absent are left as they are.

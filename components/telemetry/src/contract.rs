@@ -1,50 +1,34 @@
-//! The service's contract and health: `GET /telemetry/openapi.json` serves an OpenAPI 3.1 document
-//! generated (by `utoipa`) from the types the handlers really read and write and from the
-//! `#[utoipa::path]` attributes next to each handler; `GET /telemetry/health` checks the service's
-//! own stores.
+//! The service's contract: the OpenAPI 3.1 document `GET /telemetry/openapi.json` serves, generated
+//! (by `utoipa`) from the types the handlers really read and write (`wire`) and from the
+//! operation descriptors below: one empty `pub fn` per endpoint of `handlers`, named after it,
+//! holding only its parameters, bodies and answers.
 //!
 //! What the derive cannot see is held to the code by the unit tests below: every route of
 //! `route::resource` is in the document with exactly the methods it answers, and every pattern
 //! agrees with the validator it describes.
 
-use service_kit::contract::{
-    check_key_value, check_sqlite, document_response, ErrorBody, Health, ServiceEndpoints,
-    StorageErrors,
-};
-use spin_sdk::http::Response;
+use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, STORAGE_ERRORS};
 use utoipa::OpenApi;
 
-use crate::hot::KEY_VALUE_LABEL;
-use crate::store::DATABASE_LABEL;
-use crate::SERVICE;
-
-/// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.
-pub fn health() -> Response {
-    let checks = vec![
-        ("sqlite", check_sqlite(DATABASE_LABEL)),
-        ("key_value", check_key_value(KEY_VALUE_LABEL)),
-    ];
-    Health::from_checks(SERVICE, checks).into_response()
-}
-
-/// `GET /telemetry/openapi.json`: this document.
-pub fn openapi() -> Response {
-    document_response(&ApiDoc::openapi())
-}
+use crate::reading::{ReadingsBody, SensorId};
+use crate::rules::RulesBody;
+use crate::store::AlertFilter;
+use crate::wire::{AlertsView, IngestView, ReadingsView, RulesView, SensorView};
+use service_kit::outbox;
 
 /// The document. `info` comes from Cargo.toml (name, version, description, license).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "telemetry"),
     paths(
-        crate::post_readings,
-        crate::get_sensor,
-        crate::get_readings,
-        crate::get_rules,
-        crate::put_rules,
-        crate::get_alerts,
-        crate::get_outbox,
-        crate::flush_outbox,
+        post_readings,
+        get_sensor,
+        get_readings,
+        get_rules,
+        put_rules,
+        get_alerts,
+        get_outbox,
+        flush_outbox,
     ),
     components(schemas(ErrorBody, Health, crate::store::AlertFilter)),
     modifiers(&STORAGE_ERRORS, &SERVICE_ENDPOINTS),
@@ -58,12 +42,151 @@ pub fn openapi() -> Response {
 )]
 pub struct ApiDoc;
 
-/// `500 storage error` on every operation but these two, which never touch the stores.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
 /// `GET /telemetry/health` and `GET /telemetry/openapi.json`, as every service has them.
 const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
     checks: "its SQLite database answers `SELECT 1`, its key-value store a lookup",
 };
+
+// ---------------------------------------------------------------------------------------------
+// The operations: descriptors holding no code, only what each endpoint of `handlers` answers.
+
+#[utoipa::path(
+    post,
+    path = "/telemetry/readings",
+    tag = "readings",
+    summary = "Ingest temperature readings",
+    description = "One reading or an array of 1 to 1000, all or nothing: any invalid reading refuses \
+        the whole request (400 or 422, naming it as `readings[i].field`). `at` may be at most 5 minutes in \
+        the future; without it the reading is taken now, so two readings of one sensor without `at` \
+        in one request are refused. A reading already stored for (sensor, at) is a duplicate; one \
+        older than the sensor's latest is stored but not judged (`out_of_order`).",
+    request_body(content = ReadingsBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored; the alerts raised or resolved by these readings.", body = IngestView),
+        (status = 400, description = "The JSON or a reading is invalid; the message names it.", body = ErrorBody),
+        (status = 413, description = "More than 1000 readings, or a body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+        (status = 422, description = "A reading's `at` is more than 5 minutes in the future, or two \
+            readings of one sensor lack `at`; the message names the reading.", body = ErrorBody),
+    )
+)]
+pub fn post_readings() {}
+
+#[utoipa::path(
+    get,
+    path = "/telemetry/sensors/{id}",
+    tag = "sensors",
+    summary = "A sensor's state, rules and last hour",
+    params(
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
+    ),
+    responses(
+        (status = 200, description = "The sensor.", body = SensorView),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+        (status = 404, description = "No reading of this sensor was ever stored (or the id breaks the sensor id rule).", body = ErrorBody),
+    )
+)]
+pub fn get_sensor() {}
+
+#[utoipa::path(
+    get,
+    path = "/telemetry/sensors/{id}/rules",
+    tag = "sensors",
+    summary = "A sensor's rules (the defaults if none were set)",
+    params(
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
+    ),
+    responses(
+        (status = 200, description = "The rules the sensor's next readings are judged by.", body = RulesView),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+        (status = 404, description = "The id breaks the sensor id rule, so no such sensor can exist.", body = ErrorBody),
+    )
+)]
+pub fn get_rules() {}
+
+#[utoipa::path(
+    put,
+    path = "/telemetry/sensors/{id}/rules",
+    tag = "sensors",
+    summary = "Replace a sensor's rules",
+    description = "Fields left out take their defaults (`{}` resets them); `min_celsius` must be below \
+        `max_celsius`. The new rules judge the next readings; an open alert stays open until a \
+        reading within them ends it.",
+    params(
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
+    ),
+    request_body(content = RulesBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The effective rules.", body = RulesView),
+        (status = 400, description = "The JSON or a rule is invalid; the message names it.", body = ErrorBody),
+        (status = 404, description = "The id breaks the sensor id rule, so no such sensor can exist.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The content type is not JSON.", body = ErrorBody),
+        (status = 422, description = "`min_celsius` (given or default) is not below `max_celsius`.", body = ErrorBody),
+    )
+)]
+pub fn put_rules() {}
+
+#[utoipa::path(
+    get,
+    path = "/telemetry/sensors/{id}/readings",
+    tag = "sensors",
+    summary = "A sensor's readings since a time, oldest first",
+    params(
+        ("id" = inline(SensorId), Path, description = "The sensor id."),
+        ("since" = Option<String>, Query, description = "RFC 3339 (default: an hour ago).",
+            pattern = "^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"),
+        ("limit" = Option<i64>, Query, description = "At most this many readings (default 100).",
+            minimum = 1, maximum = 1000),
+    ),
+    responses(
+        (status = 200, description = "The readings.", body = ReadingsView),
+        (status = 400, description = "A query parameter is invalid or unknown.", body = ErrorBody),
+        (status = 404, description = "The id breaks the sensor id rule, so no such sensor can exist.", body = ErrorBody),
+    )
+)]
+pub fn get_readings() {}
+
+#[utoipa::path(
+    get,
+    path = "/telemetry/alerts",
+    tag = "alerts",
+    summary = "Alerts, newest first",
+    params(
+        ("state" = Option<AlertFilter>, Query, description = "Which alerts (default `all`)."),
+        ("sensor" = inline(Option<SensorId>), Query, description = "Only this sensor's alerts."),
+        ("limit" = Option<i64>, Query, description = "At most this many (default 100).",
+            minimum = 1, maximum = 1000),
+    ),
+    responses(
+        (status = 200, description = "The alerts.", body = AlertsView),
+        (status = 400, description = "A query parameter is invalid or unknown.", body = ErrorBody),
+    )
+)]
+pub fn get_alerts() {}
+
+#[utoipa::path(
+    get,
+    path = "/telemetry/outbox",
+    tag = "outbox",
+    summary = "How many events wait to be forwarded",
+    responses(
+        (status = 200, description = "The outbox's size.", body = outbox::OutboxStatus),
+        (status = 400, description = "A query parameter was given (none are known).", body = ErrorBody),
+    )
+)]
+pub fn get_outbox() {}
+
+#[utoipa::path(
+    post,
+    path = "/telemetry/outbox/flush",
+    tag = "outbox",
+    summary = "Forward the pending events now",
+    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
+        (the report says why; the events stay for later).",
+    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
+)]
+pub fn flush_outbox() {}
 
 #[cfg(test)]
 mod tests {
@@ -71,7 +194,7 @@ mod tests {
     use crate::route::{resource, Resource};
     use regex::Regex;
     use serde_json::{json, Value};
-    use service_kit::contract::{operations, operations_missing, property_names};
+    use service_kit::contract::{operations, operations_missing, parameter, property_names};
     use std::collections::BTreeSet;
 
     const NOW: i64 = 1_795_428_900_000; // 2026-11-23T10:15:00Z
@@ -120,16 +243,6 @@ mod tests {
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
         &doc["components"]["schemas"][name]
-    }
-
-    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
-        doc["paths"][path][method]["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
-            .clone()
     }
 
     fn pattern(schema: &Value) -> Regex {

@@ -6,6 +6,7 @@
 //! per sensor that is not plain (has an open alert or its own rules), and one set per sensor
 //! whose alert changed, after the commit; a steady sensor on default rules costs none.
 
+use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::{db, outbox, ApiError, CloudEvent};
 use spin_sdk::sqlite::Connection;
 
@@ -14,7 +15,7 @@ use crate::hot::HotCache;
 use crate::reading::{Batch, Reading};
 use crate::sensors::{self, Current};
 use crate::store;
-use crate::views;
+use crate::wire;
 
 /// The topic every alert event goes to.
 pub const TOPIC: &str = "telemetry.alerts";
@@ -32,6 +33,8 @@ pub struct IngestReport {
     pub out_of_order: usize,
     /// Alerts raised and resolved, in time order per sensor.
     pub events: Vec<AlertEvent>,
+    /// The outbox forwarder lease, if this request forwards the outbox once committed.
+    pub forwarder: Option<Lease>,
 }
 
 /// Ingests `batch` all or nothing.
@@ -118,6 +121,7 @@ fn apply<'a>(
     }
     let rows: Vec<(&str, &HotState)> = to_save.iter().map(|(id, state)| (*id, state)).collect();
     store::save_sensors(conn, &rows, now)?;
+    report.forwarder = forwarder::claim(conn, now)?;
     Ok(Applied { report, to_cache })
 }
 
@@ -161,6 +165,6 @@ fn cloud_event(event: &AlertEvent) -> CloudEvent {
         SOURCE,
         event.kind.event_type(),
         Some(format!("sensors/{}", event.alert.sensor_id)),
-        views::alert_event_data(&event.alert),
+        wire::alert_event_data(&event.alert),
     )
 }

@@ -34,7 +34,7 @@ pub struct Reading {
 #[serde(deny_unknown_fields)]
 #[schema(description = "One temperature reading (unknown fields are refused).")]
 pub struct ReadingInput {
-    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$", min_length = 1, max_length = 64)]
+    #[schema(schema_with = sensor_id_schema)]
     pub sensor_id: String,
     #[schema(minimum = -273.15, maximum = 1000)]
     pub celsius: f64,
@@ -74,6 +74,30 @@ pub fn valid_sensor_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
+/// The sensor ids' pattern, as the contract states it (its tests match it against the check).
+pub const SENSOR_ID_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,64}$";
+
+/// A sensor id's schema: `inline(SensorId)` for a parameter, `schema_with` for a field.
+pub struct SensorId;
+
+impl utoipa::PartialSchema for SensorId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        sensor_id_schema().into()
+    }
+}
+
+impl ToSchema for SensorId {}
+
+/// The schema of a string holding a sensor id.
+pub fn sensor_id_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(SENSOR_ID_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(MAX_SENSOR_ID))
+        .into()
 }
 
 /// The rule for sensor ids, for error messages.

@@ -10,7 +10,7 @@ use crate::engine::HotState;
 use crate::hot::HotCache;
 use crate::rules::Rules;
 use crate::store;
-use crate::views::{self, SensorView, Stats};
+use crate::wire::{self, SensorView, Stats};
 
 /// The window of the sensor view's statistics.
 pub const STATS_WINDOW_MILLIS: i64 = 60 * 60 * 1000;
@@ -139,11 +139,6 @@ pub fn view(
             return Ok(None);
         }
         let stats: Stats = store::stats_since(conn, sensor_id, since)?;
-        Ok(Some(views::sensor(
-            sensor_id,
-            &current.state,
-            &stats,
-            since,
-        )))
+        Ok(Some(wire::sensor(sensor_id, &current.state, &stats, since)))
     })
 }

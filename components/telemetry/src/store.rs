@@ -12,7 +12,7 @@ use spin_sdk::sqlite::{Connection, QueryResult, Row, Value};
 use crate::engine::{Alert, HotState, Point, Reason};
 use crate::reading::Reading;
 use crate::rules::Rules;
-use crate::views::Stats;
+use crate::wire::Stats;
 
 /// The schema, created lazily (`db::with_schema`) on first use; every statement idempotent.
 pub const SCHEMA: &[&str] = &[
@@ -57,7 +57,6 @@ pub const SCHEMA: &[&str] = &[
     // One open episode per sensor, enforced by the database too.
     "CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_active ON alerts (sensor_id) WHERE state = 'active'",
     "CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, raised_at)",
-    outbox::SCHEMA,
 ];
 
 /// The label of the service's SQLite database.
@@ -73,7 +72,7 @@ pub fn with_schema<T>(
     conn: &Connection,
     op: impl FnMut(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    db::with_schema(conn, SCHEMA, op)
+    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], op)
 }
 
 // --- readings ---------------------------------------------------------------------------------

@@ -260,7 +260,7 @@ mod tests {
             err.to_string(),
             "row 2: EventDay: 20170230 is not a calendar date"
         );
-        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(err.status(), 422);
         assert_eq!(bad_row_field(err), (2, "EventDay"));
         let body = br#"[{"EventId": "x", "EventDay": 20171012, "EventCount": 1}]"#;
         assert_eq!(
@@ -360,7 +360,7 @@ mod tests {
     fn a_day_given_twice_is_refused() {
         let body = b"EventId,EventDay,EventCount\n1,20171012,1\n2,20171012,1\n1,20171012,5\n";
         let err = parse_bulk(body, BulkFormat::Csv).unwrap_err();
-        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(err.status(), 422);
         assert_eq!(bad_row_field(err), (3, "EventDay"));
     }
 

@@ -9,12 +9,11 @@
 //!
 //! Every `pub fn` with `#[utoipa::path]` below is an operation descriptor: it holds no code, only
 //! the operation's parameters, body and the statuses the service answers it with; the `500` of
-//! every operation on the database is added by `StorageErrors`. `lib.rs` serves them.
+//! every operation on the database is added by `STORAGE_ERRORS`. `handlers` serves them.
 
 use std::borrow::Cow;
 
-use serde::Serialize;
-use service_kit::contract::{ErrorBody, Health, ServiceEndpoints, StorageErrors};
+use service_kit::contract::{ErrorBody, Health, SQLITE_SERVICE_ENDPOINTS, STORAGE_ERRORS};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, Number, OpenApi, PartialSchema, ToSchema};
@@ -24,6 +23,7 @@ use crate::domain::{
     EventDay, EventId, VisitRow, MAX_ADDED_COUNT, MAX_BULK_ROWS, MAX_DAY_TOTAL,
     MAX_EVENT_ID_DIGITS, MAX_LOADED_COUNT,
 };
+use crate::wire::{AddVisits, BulkRow, Loaded};
 
 /// The service name: the first path segment of every route.
 pub const SERVICE: &str = "visits";
@@ -35,13 +35,6 @@ pub const CALENDAR_DAY: &str = concat!(
     "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))",
     "|(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)0229)"
 );
-
-/// Every operation but these two uses the database, so can answer `500 storage error`.
-const STORAGE_ERRORS: StorageErrors = StorageErrors(&["health", "openapi"]);
-/// `GET /visits/health` and `GET /visits/openapi.json`, as every service has them.
-const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
-    checks: "its SQLite database answers `SELECT 1`",
-};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,7 +48,7 @@ const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
         preflight_openapi_document,
     ),
     components(schemas(BulkRow, DayText, EventId, ErrorBody, Health)),
-    modifiers(&OptionalBodies, &STORAGE_ERRORS, &SERVICE_ENDPOINTS),
+    modifiers(&OptionalBodies, &STORAGE_ERRORS, &SQLITE_SERVICE_ENDPOINTS),
     tags((name = "visits", description = "Visit counts per event and day")),
 )]
 pub struct ApiDoc;
@@ -92,43 +85,7 @@ impl Modify for OptionalBodies {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The types on the wire
-
-/// The answer to a bulk load.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Loaded {
-    /// How many rows were set.
-    pub loaded: usize,
-}
-
-/// What `POST /visits/{event_id}` adds: either field or both (defaults: today, 1 visit).
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // Describes the body; the parser reads it as JSON.
-pub struct AddVisits {
-    /// The day to add visits to. Default: today (UTC).
-    #[serde(rename = "EventDay")]
-    #[schema(required = false)]
-    event_day: EventDay,
-    #[serde(rename = "EventCount")]
-    #[schema(required = false, schema_with = added_count)]
-    event_count: i64,
-}
-
-/// One row of a JSON bulk load: the count of one event on one day.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // Describes the body; the parser reads it as JSON.
-pub struct BulkRow {
-    #[serde(rename = "EventId")]
-    #[schema(schema_with = bulk_event_id)]
-    event_id: EventId,
-    #[serde(rename = "EventDay")]
-    event_day: EventDay,
-    #[serde(rename = "EventCount")]
-    #[schema(schema_with = loaded_count)]
-    event_count: i64,
-}
+// The types on the wire written by hand (the derived ones are in `wire`)
 
 /// A JSON bulk load: at most `MAX_BULK_ROWS` rows, no (EventId, EventDay) twice.
 pub struct BulkRows;
@@ -246,11 +203,11 @@ pub(crate) fn day_total() -> Schema {
     count(0, MAX_DAY_TOTAL, "The day's visits")
 }
 
-fn added_count() -> Schema {
+pub(crate) fn added_count() -> Schema {
     count(1, MAX_ADDED_COUNT, "How many visits to add. Default: 1.")
 }
 
-fn loaded_count() -> Schema {
+pub(crate) fn loaded_count() -> Schema {
     count(
         0,
         MAX_LOADED_COUNT,
@@ -260,7 +217,7 @@ fn loaded_count() -> Schema {
 
 /// A bulk row's `EventId`: a string of digits, or a non-negative integer (up to 2^64 - 1, the
 /// `maximum` that [`document`] adds).
-fn bulk_event_id() -> Schema {
+pub(crate) fn bulk_event_id() -> Schema {
     OneOfBuilder::new()
         .item(EventId::schema_ref())
         .item(
@@ -354,43 +311,43 @@ pub fn add_event_visits() {}
 )]
 pub fn load_visits() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits/{event_id}",
     tag = "visits",
     params(("event_id" = EventId, Path, description = "The event")),
     responses(
-        (status = 204, description = "Allowed: GET, POST, OPTIONS (in `allow` and `access-control-allow-methods`)"),
+        (status = 204, description = "Allowed: GET, POST, OPTIONS (in `allow`)"),
         (status = 404, description = "The event id is not 1 to 20 digits", body = ErrorBody),
     )
 )]
 pub fn preflight_event_visits() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits",
     tag = "visits",
-    responses((status = 204, description = "Allowed: PUT, OPTIONS (in `allow` and `access-control-allow-methods`)"))
+    responses((status = 204, description = "Allowed: PUT, OPTIONS (in `allow`)"))
 )]
 pub fn preflight_visits() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits/health",
     tag = "visits",
-    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow` and `access-control-allow-methods`)"))
+    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow`)"))
 )]
 pub fn preflight_health() {}
 
-/// CORS preflight
+/// Which methods the resource answers (a CORS preflight is answered by the gateway)
 #[utoipa::path(
     options,
     path = "/visits/openapi.json",
     tag = "visits",
-    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow` and `access-control-allow-methods`)"))
+    responses((status = 204, description = "Allowed: GET, OPTIONS (in `allow`)"))
 )]
 pub fn preflight_openapi_document() {}
 

@@ -379,7 +379,7 @@ mod tests {
             "{err:?}"
         );
         let err = parse_day_range("startDate=20170230").unwrap_err();
-        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(err.status(), 422);
         assert_eq!(
             err.to_string(),
             "query parameter startDate: 20170230 is not a calendar date"
@@ -488,7 +488,7 @@ mod tests {
     fn a_post_day_must_be_a_calendar_date() {
         let err = parse_added_visits(br#"{"EventDay": 20170230}"#, day(20240101)).unwrap_err();
         assert_eq!(err.to_string(), "EventDay: 20170230 is not a calendar date");
-        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(err.status(), 422);
         let err = parse_added_visits(br#"{"EventDay": 2017023}"#, day(20240101)).unwrap_err();
         assert!(
             matches!(

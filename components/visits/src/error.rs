@@ -1,16 +1,17 @@
-//! The service's one error type and its one mapping to an HTTP status and JSON body.
+//! The service's domain errors and their one mapping to an HTTP status (via service-kit's
+//! `ApiError`, which renders `{"message": ...}`).
 
-use crate::domain::{MAX_BODY_BYTES, MAX_BULK_ROWS, MAX_DAY_TOTAL};
+use service_kit::ApiError;
 
-/// Everything that can go wrong while serving a request.
+use crate::domain::{MAX_BULK_ROWS, MAX_DAY_TOTAL};
+
+/// Everything the domain can refuse; storage and transport failures are `ApiError`s already.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VisitsError {
     #[error("no such resource: {0}")]
     UnknownPath(String),
     #[error("event id must be 1 to 20 digits, got {0:?}")]
     InvalidEventId(String),
-    #[error("method {method} is not allowed here; allowed: {allow}")]
-    MethodNotAllowed { method: String, allow: &'static str },
     #[error("query parameter {param}: {problem}")]
     InvalidQuery {
         param: &'static str,
@@ -35,8 +36,6 @@ pub enum VisitsError {
     },
     #[error("too many rows: at most {MAX_BULK_ROWS} per request")]
     TooManyRows,
-    #[error("request body too large: at most {MAX_BODY_BYTES} bytes")]
-    BodyTooLarge,
     #[error("unsupported content-type {0:?}: use application/json or text/csv")]
     UnsupportedMediaType(String),
     #[error("EventCount: the day's total would exceed {MAX_DAY_TOTAL}")]
@@ -45,18 +44,14 @@ pub enum VisitsError {
     /// words (a YYYYMMDD naming no calendar day, a day loaded twice): the inner error, as 422.
     #[error("{0}")]
     Unprocessable(Box<VisitsError>),
-    /// The detail is for the log only; clients see "storage error".
-    #[error("storage error")]
-    Storage(String),
 }
 
 impl VisitsError {
-    /// The HTTP status and the JSON body `{"message": ...}` for this error.
-    pub fn status_and_body(&self) -> (u16, Vec<u8>) {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> u16 {
         use VisitsError::*;
-        let status = match self {
+        match self {
             UnknownPath(_) | InvalidEventId(_) => 404,
-            MethodNotAllowed { .. } => 405,
             InvalidQuery { .. }
             | InvalidBody(_)
             | InvalidField { .. }
@@ -64,20 +59,16 @@ impl VisitsError {
             | InvalidRowField { .. } => 400,
             // Fit the schema, but no schema can say these: 422, not 400.
             ReversedDateRange { .. } | DayTotalTooLarge | Unprocessable(_) => 422,
-            TooManyRows | BodyTooLarge => 413,
+            TooManyRows => 413,
             UnsupportedMediaType(_) => 415,
-            Storage(_) => 500,
-        };
-        (status, message_body(&self.to_string()))
+        }
     }
 }
 
-/// The JSON error body every endpoint uses.
-pub fn message_body(message: &str) -> Vec<u8> {
-    let body = service_kit::contract::ErrorBody {
-        message: message.to_owned(),
-    };
-    serde_json::to_vec(&body).expect("a JSON object of one string always serialises")
+impl From<VisitsError> for ApiError {
+    fn from(err: VisitsError) -> Self {
+        ApiError::new(err.status(), err.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -85,16 +76,7 @@ mod tests {
     use super::*;
 
     fn message(err: &VisitsError) -> String {
-        let (_, body) = err.status_and_body();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        json["message"].as_str().unwrap().to_owned()
-    }
-
-    #[test]
-    fn storage_errors_hide_their_detail() {
-        let err = VisitsError::Storage("disk I/O error at /secret/path".into());
-        assert_eq!(err.status_and_body().0, 500);
-        assert_eq!(message(&err), "storage error");
+        ApiError::from(err.clone()).message
     }
 
     #[test]
@@ -104,7 +86,7 @@ mod tests {
             field: "EventDay",
             problem: "expected an integer YYYYMMDD, got \"x\"".into(),
         };
-        assert_eq!(err.status_and_body().0, 400);
+        assert_eq!(err.status(), 400);
         assert_eq!(
             message(&err),
             "row 3: EventDay: expected an integer YYYYMMDD, got \"x\""
@@ -117,36 +99,25 @@ mod tests {
             start: 20171014,
             end: 20171012,
         };
-        assert_eq!(reversed.status_and_body().0, 422);
-        assert_eq!(VisitsError::DayTotalTooLarge.status_and_body().0, 422);
+        assert_eq!(reversed.status(), 422);
+        assert_eq!(VisitsError::DayTotalTooLarge.status(), 422);
         let field = VisitsError::InvalidField {
             field: "EventDay",
             problem: "20170230 is not a calendar date".into(),
         };
         let err = VisitsError::Unprocessable(Box::new(field));
-        assert_eq!(err.status_and_body().0, 422);
+        assert_eq!(err.status(), 422);
         assert_eq!(message(&err), "EventDay: 20170230 is not a calendar date");
     }
 
     #[test]
     fn limits_map_to_413() {
-        assert_eq!(VisitsError::TooManyRows.status_and_body().0, 413);
-        assert_eq!(VisitsError::BodyTooLarge.status_and_body().0, 413);
+        assert_eq!(VisitsError::TooManyRows.status(), 413);
     }
 
     #[test]
     fn unknown_ids_and_paths_map_to_404() {
-        assert_eq!(
-            VisitsError::InvalidEventId("abc".into())
-                .status_and_body()
-                .0,
-            404
-        );
-        assert_eq!(
-            VisitsError::UnknownPath("/visits/1/2".into())
-                .status_and_body()
-                .0,
-            404
-        );
+        assert_eq!(VisitsError::InvalidEventId("abc".into()).status(), 404);
+        assert_eq!(VisitsError::UnknownPath("/visits/1/2".into()).status(), 404);
     }
 }

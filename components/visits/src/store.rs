@@ -2,9 +2,11 @@
 //!
 //! Each request opens its own connection to the SQLite label `visits` (as Spin does). Every `execute` runs
 //! exactly one statement (Spin ignores anything after the first). The table is created lazily: a statement
-//! that fails with "no such table" creates it and is retried once, so the hot path runs no schema statement.
+//! that fails with "no such table" creates it and is retried once (service-kit's `db::with_schema`), so the
+//! hot path runs no schema statement.
 
-use spin_sdk::sqlite::{Connection, Error, QueryResult, RowResult, Value};
+use service_kit::{db, ApiError};
+use spin_sdk::sqlite::{Connection, QueryResult, RowResult, Value};
 
 use crate::domain::{DayRange, EventDay, EventId, VisitRow, MAX_DAY_TOTAL};
 
@@ -18,6 +20,9 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS visits (
     PRIMARY KEY (event_id, event_day)
 ) WITHOUT ROWID";
 
+/// The service's schema, created by service-kit's `db::with_schema` on first use.
+const SCHEMA: &[&str] = &[CREATE_TABLE];
+
 const SELECT_EVENT_DAYS: &str = "SELECT event_id, event_day, event_count FROM visits
     WHERE event_id = ?1 AND event_day BETWEEN ?2 AND ?3
     ORDER BY event_day";
@@ -28,10 +33,6 @@ const ADD_TO_DAY: &str = "INSERT INTO visits (event_id, event_day, event_count) 
         SET event_count = visits.event_count + excluded.event_count
         WHERE visits.event_count <= ?4 - excluded.event_count
     RETURNING event_id, event_day, event_count";
-
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-const COMMIT: &str = "COMMIT";
-const ROLLBACK: &str = "ROLLBACK";
 
 /// Rows per bulk statement: 3 parameters each stays under SQLite's historic 999-parameter limit.
 const ROWS_PER_SET_STATEMENT: usize = 300;
@@ -45,24 +46,13 @@ fn set_days_statement(rows: usize) -> String {
     )
 }
 
-/// A failed database operation; the text is for the log.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(String);
-
-impl From<Error> for StoreError {
-    fn from(err: Error) -> Self {
-        StoreError(format!("{err:?}"))
-    }
-}
-
 /// A connection to the visits database.
 pub struct VisitsStore {
     db: Connection,
 }
 
 impl VisitsStore {
-    pub fn open() -> Result<Self, StoreError> {
+    pub fn open() -> Result<Self, ApiError> {
         let db = Connection::open(DATABASE_LABEL)?;
         Ok(VisitsStore { db })
     }
@@ -72,7 +62,7 @@ impl VisitsStore {
         &self,
         event_id: &EventId,
         range: DayRange,
-    ) -> Result<Vec<VisitRow>, StoreError> {
+    ) -> Result<Vec<VisitRow>, ApiError> {
         let start = range.start.map_or(0, |day| i64::from(day.as_u32()));
         let end = range.end.map_or(i64::MAX, |day| i64::from(day.as_u32()));
         let params = [text(event_id), Value::Integer(start), Value::Integer(end)];
@@ -87,7 +77,7 @@ impl VisitsStore {
         event_id: &EventId,
         day: EventDay,
         count: i64,
-    ) -> Result<Option<VisitRow>, StoreError> {
+    ) -> Result<Option<VisitRow>, ApiError> {
         let params = [
             text(event_id),
             day_value(day),
@@ -98,49 +88,39 @@ impl VisitsStore {
         result.rows.first().map(visit_row).transpose()
     }
 
-    /// Sets the count of every given day, all or nothing.
-    pub fn set_days(&self, rows: &[VisitRow]) -> Result<(), StoreError> {
+    /// Sets the count of every given day, all or nothing (one `BEGIN IMMEDIATE` transaction, so the
+    /// load never fails half-way on a lock upgrade).
+    pub fn set_days(&self, rows: &[VisitRow]) -> Result<(), ApiError> {
         if rows.is_empty() {
             return Ok(());
         }
-        // IMMEDIATE takes the write lock up front, so the load never fails half-way on a lock upgrade.
-        self.db.execute(BEGIN_WRITE, &[])?;
-        let written = rows.chunks(ROWS_PER_SET_STATEMENT).try_for_each(|chunk| {
-            let params: Vec<Value> = chunk
-                .iter()
-                .flat_map(|row| {
-                    [
-                        text(&row.event_id),
-                        day_value(row.event_day),
-                        Value::Integer(row.event_count),
-                    ]
+        db::with_schema(&self.db, SCHEMA, |conn| {
+            db::transaction(conn, |conn| {
+                rows.chunks(ROWS_PER_SET_STATEMENT).try_for_each(|chunk| {
+                    let params: Vec<Value> = chunk
+                        .iter()
+                        .flat_map(|row| {
+                            [
+                                text(&row.event_id),
+                                day_value(row.event_day),
+                                Value::Integer(row.event_count),
+                            ]
+                        })
+                        .collect();
+                    conn.execute(&set_days_statement(chunk.len()), &params)?;
+                    Ok(())
                 })
-                .collect();
-            self.execute(&set_days_statement(chunk.len()), &params)
-                .map(drop)
-        });
-        let committed = written.and_then(|()| {
-            self.db
-                .execute(COMMIT, &[])
-                .map(drop)
-                .map_err(StoreError::from)
-        });
-        if committed.is_err() {
-            // May fail if SQLite already rolled back on its own; the original error is the one to report.
-            let _ = self.db.execute(ROLLBACK, &[]);
-        }
-        committed
+            })
+        })
     }
 
     /// Runs one statement, creating the table first if it does not exist yet.
-    fn execute(&self, statement: &str, params: &[Value]) -> Result<QueryResult, StoreError> {
-        match self.db.execute(statement, params) {
-            Err(Error::Io(message)) if message.contains("no such table") => {
-                self.db.execute(CREATE_TABLE, &[])?;
-                Ok(self.db.execute(statement, params)?)
-            }
-            result => Ok(result?),
-        }
+    fn execute(&self, statement: &str, params: &[Value]) -> Result<QueryResult, ApiError> {
+        db::with_schema(
+            &self.db,
+            SCHEMA,
+            |conn| Ok(conn.execute(statement, params)?),
+        )
     }
 }
 
@@ -153,8 +133,8 @@ fn day_value(day: EventDay) -> Value {
 }
 
 /// Reads a row of (event_id, event_day, event_count).
-fn visit_row(row: &RowResult) -> Result<VisitRow, StoreError> {
-    let bad_row = || StoreError(format!("unexpected row in visits table: {:?}", row.values));
+fn visit_row(row: &RowResult) -> Result<VisitRow, ApiError> {
+    let bad_row = || ApiError::storage(format!("unexpected row in visits table: {:?}", row.values));
     let event_id = row
         .get::<&str>(0)
         .and_then(|id| EventId::parse(id).ok())
@@ -174,6 +154,14 @@ fn visit_row(row: &RowResult) -> Result<VisitRow, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_errors_hide_their_detail() {
+        let io = spin_sdk::sqlite::Error::Io("disk I/O error at /secret/path".into());
+        let err = ApiError::from(io);
+        assert_eq!(err.status, 500);
+        assert_eq!(err.message, "storage error");
+    }
 
     #[test]
     fn a_set_statement_has_three_parameters_per_row() {

@@ -1,10 +1,10 @@
 //! Forwarding the outbox after a write, by one request at a time.
 //!
-//! service-kit's `outbox::forward` publishes everything pending. When every concurrent writer runs
-//! it, each event is published once per writer that saw it (the events service drops the
-//! duplicates, but pays for each), and the writers queue on each other's deletes: 32 concurrent
-//! ticket creations managed about 250/s, less than one writer alone. So writers take turns
-//! through a lease (one row in `outbox_forwarder`):
+//! [`super::forward`] publishes everything pending. When every concurrent writer runs it, each
+//! event is published once per writer that saw it (the events service drops the duplicates, but
+//! pays for each), and the writers queue on each other's deletes: 32 concurrent ticket creations
+//! managed about 250/s, less than one writer alone. So writers take turns through a lease (one
+//! row in `outbox_forwarder`):
 //!
 //! - A write claims the lease *inside its own transaction*. It either gets it, or the lease was
 //!   held when the write committed.
@@ -12,32 +12,66 @@
 //!   that committed while it held the lease is counted there, so the holder forwards again
 //!   (claiming anew) until the outbox is empty. Nothing waits for a later write, except when:
 //! - The holder stops after [`BUDGET_MS`] so its own client is not kept waiting under endless
-//!   load; the next write takes over (or `POST /support/outbox/flush`). If the events service
-//!   fails, the holder stops at once, as `forward_quietly` does, and the next write tries again.
+//!   load; the next write takes over (or `POST /<service>/outbox/flush`). If the events service
+//!   fails, the holder stops at once (the events stay in the outbox) and the next write tries again.
 //! - The lease expires after [`LEASE_MS`], so a holder that died blocks nobody for long.
 //!
 //! Order and exactly-once-in-effect are unchanged: every forward publishes from the oldest
 //! pending row, and events ignores ids it already has.
 
-use service_kit::{clock, outbox};
+use crate::api::ApiError;
+use crate::clock;
+use crate::db::{col_int, exec, int, text};
 use spin_sdk::sqlite::Connection;
-
-use crate::handlers::SERVICE;
-use crate::store;
 
 /// How long a claim lasts if its holder never frees it.
 pub const LEASE_MS: i64 = 10_000;
 /// How long one request keeps forwarding others' events before leaving them to the next.
 pub const BUDGET_MS: i64 = 500;
 
-/// Claims the lease for the write in progress (call inside its transaction); the token to pass
-/// to [`forward_if_claimed`], or `None` when another request is forwarding.
-pub fn claim(
-    conn: &Connection,
-    token: &str,
-    now: i64,
-) -> Result<Option<String>, service_kit::ApiError> {
-    Ok(store::claim_forwarder(conn, token, now, LEASE_MS)?.then(|| token.to_owned()))
+/// The lease's table: one row, free when `until` has passed.
+pub(crate) const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_forwarder (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        token TEXT NOT NULL,
+        until INTEGER NOT NULL
+    )";
+pub(crate) const FREE_ROW: &str =
+    "INSERT OR IGNORE INTO outbox_forwarder (id, token, until) VALUES (1, '', 0)";
+
+/// A claimed lease: this request forwards the outbox once its write has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    token: String,
+}
+
+/// Claims the lease for the write in progress (call inside its transaction); `None` when
+/// another request is forwarding.
+pub fn claim(conn: &Connection, now: i64) -> Result<Option<Lease>, ApiError> {
+    let token = uuid::Uuid::new_v4().to_string();
+    Ok(take(conn, &token, now)?.then_some(Lease { token }))
+}
+
+/// Takes the lease for `token` until `now + LEASE_MS` if it is free (or expired); true if taken.
+fn take(conn: &Connection, token: &str, now: i64) -> Result<bool, ApiError> {
+    let result = exec(
+        conn,
+        "UPDATE outbox_forwarder SET token = ?, until = ? WHERE id = 1 AND until <= ? RETURNING id",
+        &[text(token), int(now + LEASE_MS), int(now)],
+    )?;
+    Ok(!result.rows.is_empty())
+}
+
+/// Frees the lease if `token` still holds it, and then (same statement, so nothing commits in
+/// between) counts the outbox: `None` if the lease had passed to someone else.
+fn release(conn: &Connection, token: &str) -> Result<Option<i64>, ApiError> {
+    let result = exec(
+        conn,
+        "UPDATE outbox_forwarder SET until = 0 WHERE id = 1 AND token = ?
+         RETURNING (SELECT COUNT(*) FROM outbox) AS pending",
+        &[text(token)],
+    )?;
+    let pending = result.rows().next().map(|row| col_int(&row, "pending"));
+    Ok(pending)
 }
 
 /// What the holder does after a forward and the release.
@@ -58,18 +92,18 @@ fn next(forwarded_ok: bool, left: Option<i64>, elapsed_ms: i64) -> Next {
 }
 
 /// After the write committed: if it claimed the lease, forward the outbox (see the module docs).
-/// Never fails: trouble is logged and the events stay in the outbox for later.
-pub async fn forward_if_claimed(conn: &Connection, token: Option<String>) {
-    let Some(token) = token else { return };
+/// Never fails: trouble is logged (as `service`) and the events stay in the outbox for later.
+pub async fn forward_if_claimed(conn: &Connection, lease: Option<Lease>, service: &str) {
+    let Some(Lease { token }) = lease else { return };
     let started = clock::now_millis();
     loop {
-        let forwarded = outbox::forward(conn).await;
-        let left = store::release_forwarder(conn, &token);
+        let forwarded = super::forward(conn).await;
+        let left = release(conn, &token);
         let forwarded_ok = match forwarded {
             Ok(report) => match report.error {
                 Some(error) => {
                     eprintln!(
-                        "{SERVICE}: outbox: {} event(s) left for later: {error}",
+                        "{service}: outbox: {} event(s) left for later: {error}",
                         report.pending
                     );
                     false
@@ -77,23 +111,23 @@ pub async fn forward_if_claimed(conn: &Connection, token: Option<String>) {
                 None => true,
             },
             Err(err) => {
-                eprintln!("{SERVICE}: outbox: {err:?}");
+                eprintln!("{service}: outbox: {err:?}");
                 false
             }
         };
         let left = left.unwrap_or_else(|err| {
-            eprintln!("{SERVICE}: outbox: releasing the forwarder lease: {err:?}");
+            eprintln!("{service}: outbox: releasing the forwarder lease: {err:?}");
             None
         });
         if next(forwarded_ok, left, clock::now_millis() - started) == Next::Stop {
             return;
         }
-        match store::claim_forwarder(conn, &token, clock::now_millis(), LEASE_MS) {
+        match take(conn, &token, clock::now_millis()) {
             Ok(true) => {}
             // Another request holds it now and forwards these too.
             Ok(false) => return,
             Err(err) => {
-                eprintln!("{SERVICE}: outbox: claiming the forwarder lease: {err:?}");
+                eprintln!("{service}: outbox: claiming the forwarder lease: {err:?}");
                 return;
             }
         }

@@ -298,7 +298,7 @@ fn invalid_messages_and_strangers_are_refused_and_store_nothing() {
     assert_error(&bad_key, 400, &["Idempotency-Key"]);
 
     let stranger = send(&app, id, "eve", "let me in", &[]);
-    assert_error(&stranger, 403, &["\"eve\"", "not a member"]);
+    assert_error(&stranger, 422, &["\"eve\"", "not a member"]);
 
     assert!(all_messages(&app, id, 50).is_empty());
     // The refusals took no seq: the next message is the first.
@@ -490,7 +490,7 @@ fn every_message_is_published_once_to_the_log() {
         201,
         "a replay publishes nothing"
     );
-    assert_eq!(send(&app, id, "eve", "refused", &[]).status, 403);
+    assert_eq!(send(&app, id, "eve", "refused", &[]).status, 422);
 
     let events = app.wait_for_events("chat.messages", 2, |_| true);
     assert_eq!(events.len(), 2, "{events:?}");

@@ -127,7 +127,7 @@ pub fn get_conversation() {}
     summary = "Send a message",
     description = "Appends the message with the conversation's next `seq` (1, 2, 3, ... without \
         gaps, also under concurrent sends) and publishes `chat.message.sent` on topic \
-        `chat.messages`. Only members may send. With an `Idempotency-Key`, a retry of the same \
+        `chat.messages`. Only members may send (422 for anyone else). With an `Idempotency-Key`, a retry of the same \
         request returns the first message (`Idempotent-Replayed: true`) and sends nothing; the \
         same key with a different request is 422.",
     params(
@@ -142,11 +142,11 @@ pub fn get_conversation() {}
             body = MessageView,
             headers(("Idempotent-Replayed" = String, description = "`true` when this replays a first result."))),
         (status = 400, description = "The JSON, a field or the Idempotency-Key is invalid.", body = ErrorBody),
-        (status = 403, description = "The sender is not a member of the conversation.", body = ErrorBody),
         (status = 404, description = "No such conversation.", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB.", body = ErrorBody),
         (status = 415, description = "The content type is not JSON.", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used for a different request.", body = ErrorBody),
+        (status = 422, description = "The sender is not a member of the conversation, or the \
+            Idempotency-Key was used for a different request; the message says which.", body = ErrorBody),
     )
 )]
 pub fn send_message() {}
@@ -159,7 +159,8 @@ pub fn send_message() {}
     summary = "A conversation's messages in order",
     params(
         ("id" = i64, Path, description = "The conversation id.", minimum = 1),
-        ("after" = Option<i64>, Query, description = "Only messages with a larger `seq` (default 0).", minimum = 0),
+        ("after" = Option<i64>, Query, description = "Only messages with a larger `seq` (default 0).",
+            minimum = 0, maximum = 9223372036854775807_i64),
         ("limit" = Option<i64>, Query, description = "Page size (default 50).", minimum = 1, maximum = 200),
     ),
     responses(

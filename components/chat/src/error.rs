@@ -12,7 +12,8 @@ pub enum ChatError {
     Invalid(String),
     /// No conversation with this id (404).
     ConversationNotFound(String),
-    /// The sender is not a member of the conversation (403).
+    /// The sender is not a member of the conversation (422: the request is well formed, and only
+    /// the conversation's state refuses it; the key that sent it may well hold `chat:write`).
     NotAMember { sender: String, conversation: i64 },
     /// An `Idempotency-Key` was reused with a different request (422).
     KeyReused(String),
@@ -42,9 +43,8 @@ impl ChatError {
     pub fn status(&self) -> u16 {
         match self {
             ChatError::Invalid(_) => 400,
-            ChatError::NotAMember { .. } => 403,
             ChatError::ConversationNotFound(_) => 404,
-            ChatError::KeyReused(_) => 422,
+            ChatError::NotAMember { .. } | ChatError::KeyReused(_) => 422,
         }
     }
 }
@@ -74,7 +74,7 @@ mod tests {
                     sender: "eve".into(),
                     conversation: 3,
                 },
-                403,
+                422,
                 "\"eve\" is not a member of conversation 3",
             ),
             (ChatError::KeyReused("k".into()), 422, "\"k\""),

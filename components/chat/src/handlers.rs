@@ -128,7 +128,7 @@ enum Sent {
 }
 
 /// `POST /chat/conversations/{id}/messages`: appends a message with the conversation's next `seq`
-/// (201). Only members may send (403). With an `Idempotency-Key`, a retry returns the first
+/// (201). Only members may send (422). With an `Idempotency-Key`, a retry returns the first
 /// message and sends nothing.
 pub async fn send_message(segment: &str, key: Option<&str>, body: Value) -> ApiResult<Response> {
     let id = parse_conversation_id(segment)?;

@@ -160,7 +160,7 @@ pub fn send_message() {}
     params(
         ("id" = i64, Path, description = "The conversation id.", minimum = 1),
         ("after" = Option<i64>, Query, description = "Only messages with a larger `seq` (default 0).",
-            minimum = 0, maximum = 9223372036854775807_i64),
+            minimum = 0, maximum = 9007199254740991.0),
         ("limit" = Option<i64>, Query, description = "Page size (default 50).", minimum = 1, maximum = 200),
     ),
     responses(

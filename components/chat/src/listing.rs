@@ -18,6 +18,8 @@ pub const DEFAULT_CONVERSATIONS: i64 = 20;
 pub const MAX_CONVERSATIONS: i64 = 100;
 pub const DEFAULT_MESSAGES: i64 = 50;
 pub const MAX_MESSAGES: i64 = 200;
+/// The largest `after`: 2^53 - 1, exact in every JSON reader (no conversation gets near it).
+pub const MAX_AFTER: i64 = (1 << 53) - 1;
 
 /// `GET /chat/conversations?member=&limit=&cursor=`
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +56,7 @@ pub struct MessageQuery {
 pub fn parse_message_query(query: &str) -> Result<MessageQuery, ApiError> {
     let query = Query::parse(query, &["after", "limit"])?;
     Ok(MessageQuery {
-        after: query.integer("after", 0, i64::MAX, 0)?,
+        after: query.integer("after", 0, MAX_AFTER, 0)?,
         limit: query.integer("limit", 1, MAX_MESSAGES, DEFAULT_MESSAGES)?,
     })
 }

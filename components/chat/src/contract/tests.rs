@@ -209,10 +209,14 @@ fn cursors_the_service_gives_out_match_and_matching_cursors_decode() {
 
 #[test]
 fn message_pages_are_at_most_200() {
-    use crate::listing::MAX_MESSAGES;
+    use crate::listing::{parse_message_query, MAX_AFTER, MAX_MESSAGES};
     let doc = document();
     let limit = parameter(&doc, "/chat/conversations/{id}/messages", "get", "limit");
     assert_eq!(limit["schema"]["maximum"], MAX_MESSAGES);
+    let after = parameter(&doc, "/chat/conversations/{id}/messages", "get", "after");
+    assert_eq!(after["schema"]["maximum"], MAX_AFTER);
+    assert!(parse_message_query(&format!("after={MAX_AFTER}")).is_ok());
+    assert!(parse_message_query(&format!("after={}", MAX_AFTER + 1)).is_err());
     let id = parameter(&doc, "/chat/conversations/{id}", "get", "id");
     assert_eq!(
         (&id["schema"]["type"], &id["schema"]["minimum"]),

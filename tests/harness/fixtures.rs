@@ -7,7 +7,14 @@ use crate::http::JSON;
 use crate::requests::Credentials;
 
 /// The services behind the gateway (its default `services` registry), in registry order.
-pub const SERVICES: [&str; 5] = ["visits", "events", "support", "telemetry", "insights"];
+pub const SERVICES: [&str; 6] = [
+    "visits",
+    "events",
+    "support",
+    "telemetry",
+    "insights",
+    "chat",
+];
 
 /// The gateway's admin token the main app is started with (`SPIN_VARIABLE_ADMIN_TOKEN`).
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-3f9c2a71";

@@ -75,16 +75,22 @@ impl Watcher<'_> {
             if config_changed {
                 eprintln!("watch: {} changed", list(&changed, config_files));
                 reread(self.manifest, watches);
+                // Files that only the new globs cover are not changes.
+                seen = watched(watches);
             }
             let mut built = false;
-            for id in watch_globs::watching(watches, &changed) {
+            for watch in watch_globs::watching(watches, &changed) {
                 let theirs: Vec<_> = changed
                     .iter()
-                    .filter(|file| watches.iter().any(|w| w.id == id && w.matches(file)))
+                    .filter(|file| watch.matches(file))
                     .cloned()
                     .collect();
-                eprintln!("watch: {} changed: rebuilding `{id}`", shorten(&theirs));
-                built |= self.build(id);
+                eprintln!(
+                    "watch: {} changed: rebuilding `{}`",
+                    shorten(&theirs),
+                    watch.id
+                );
+                built |= self.build(&watch.id);
                 if stop_signal::received() {
                     return Ok(());
                 }
@@ -92,8 +98,6 @@ impl Watcher<'_> {
             if built || config_changed {
                 self.reload()?;
             }
-            // What the builds wrote into watched paths is not a new change.
-            seen = watched(watches);
         }
     }
 

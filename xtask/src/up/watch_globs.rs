@@ -47,12 +47,11 @@ impl ComponentWatch {
     }
 }
 
-/// The ids of the components whose builds watch any of `files`.
-pub fn watching<'a>(watches: &'a [ComponentWatch], files: &[PathBuf]) -> Vec<&'a str> {
+/// The components whose builds watch any of `files`, in id order.
+pub fn watching<'a>(watches: &'a [ComponentWatch], files: &[PathBuf]) -> Vec<&'a ComponentWatch> {
     watches
         .iter()
         .filter(|watch| files.iter().any(|file| watch.matches(file)))
-        .map(|watch| watch.id.as_str())
         .collect()
 }
 
@@ -160,6 +159,10 @@ command = "make"
         parse(MANIFEST, Path::new("/app")).unwrap()
     }
 
+    fn ids(watches: Vec<&ComponentWatch>) -> Vec<&str> {
+        watches.into_iter().map(|w| w.id.as_str()).collect()
+    }
+
     fn watch(id: &str) -> ComponentWatch {
         watches().into_iter().find(|w| w.id == id).unwrap()
     }
@@ -204,12 +207,12 @@ command = "make"
     fn a_shared_file_is_watched_by_every_component_naming_it() {
         let watches = watches();
         let shared = vec![PathBuf::from("/app/components/service-kit/src/lib.rs")];
-        assert_eq!(watching(&watches, &shared), ["events"]);
+        assert_eq!(ids(watching(&watches, &shared)), ["events"]);
         let both = vec![
             PathBuf::from("/app/components/visits/src/lib.rs"),
             PathBuf::from("/app/components/events/src/main.rs"),
         ];
-        assert_eq!(watching(&watches, &both), ["events", "visits"]);
+        assert_eq!(ids(watching(&watches, &both)), ["events", "visits"]);
         assert!(watching(&watches, &[PathBuf::from("/app/README.md")]).is_empty());
     }
 
@@ -217,7 +220,7 @@ command = "make"
     fn a_directory_with_glob_characters_is_taken_literally() {
         let watches = parse(MANIFEST, Path::new("/work [1]")).unwrap();
         let file = Path::new("/work [1]/components/visits/src/lib.rs");
-        assert_eq!(watching(&watches, &[file.to_path_buf()]), ["visits"]);
+        assert_eq!(ids(watching(&watches, &[file.to_path_buf()])), ["visits"]);
     }
 
     #[test]

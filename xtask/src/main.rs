@@ -22,8 +22,14 @@ Usage: cargo xtask <command> [options] [-- passthrough args]
 Commands:
   build [--release]          install the wasm32-wasip2 target if missing, run the build
                              commands of spin.toml (like `spin build`), build spin-host
-  up [--release] [-- ARGS]   build, then run `spin-host up --runtime-config-file
-                             runtime-config.toml ARGS` in the repository root
+  up [--release] [--watch] [-- ARGS]
+                             build, then run `spin-host up --runtime-config-file
+                             runtime-config.toml ARGS` in the repository root;
+                             --watch: when files under a component's `watch` globs in
+                             spin.toml change, rebuild only that component
+                             (`spin-host build -c ID`) and have the host reload
+                             (SIGHUP), which swaps it in while the rest keeps serving;
+                             a failed build leaves the running version serving
   test [--no-conformance] [-- ARGS]
                              install what the tests need if missing (redis-server from
                              Debian's packages when root, schemathesis with pip at the

@@ -1,4 +1,9 @@
-//! `cargo xtask up`: build, then serve the application with our host.
+//! `cargo xtask up`: build, then serve the application with our host; with `--watch`, also
+//! rebuild and swap in each component whose sources change (`watch`).
+
+mod changes;
+mod watch;
+mod watch_globs;
 
 use std::process::Command;
 
@@ -17,12 +22,14 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
     } else {
         Profile::Dev
     };
+    let watch = crate::take_flag(&mut options, "--watch");
     crate::reject_unknown("up", &options, Some("spin-host up"))?;
     build::build(profile, Components::App)?;
 
+    let runtime_config = "runtime-config.toml";
     let mut host = Command::new(setup::host_binary(profile));
     host.current_dir(setup::repo_root())
-        .args(["up", "--runtime-config-file", "runtime-config.toml"])
+        .args(["up", "--runtime-config-file", runtime_config])
         .args(host_args);
     if let Some(token) = admin_token::for_local_run(&setup::repo_root(), host_args)? {
         eprintln!(
@@ -31,6 +38,9 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
             admin_token::ENV
         );
         host.env(admin_token::ENV, token);
+    }
+    if watch {
+        return watch::run(profile, host, setup::repo_root().join(runtime_config));
     }
     eprintln!("Running `{}`", setup::describe(&host));
     exec(host)

@@ -7,13 +7,14 @@ use crate::http::JSON;
 use crate::requests::Credentials;
 
 /// The services behind the gateway (its default `services` registry), in registry order.
-pub const SERVICES: [&str; 6] = [
+pub const SERVICES: [&str; 7] = [
     "visits",
     "events",
     "support",
     "telemetry",
     "insights",
     "chat",
+    "feed",
 ];
 
 /// The gateway's admin token the main app is started with (`SPIN_VARIABLE_ADMIN_TOKEN`).

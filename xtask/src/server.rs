@@ -165,13 +165,14 @@ impl Drop for Server {
 }
 
 /// The services of `spin.toml` (the gateway's registry).
-pub const SERVICES: [&str; 6] = [
+pub const SERVICES: [&str; 7] = [
     "visits",
     "events",
     "support",
     "telemetry",
     "insights",
     "chat",
+    "feed",
 ];
 
 /// A runtime config giving every store of the application its own file in `dir`.
@@ -307,7 +308,7 @@ mod tests {
             config["key_value_store"]["telemetry"]["path"].as_str(),
             Some("/tmp/s/telemetry_kv.db")
         );
-        assert_eq!(config["sqlite_database"].as_table().unwrap().len(), 7);
+        assert_eq!(config["sqlite_database"].as_table().unwrap().len(), 8);
         assert_eq!(config["key_value_store"].as_table().unwrap().len(), 2);
     }
 }

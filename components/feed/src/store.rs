@@ -1,0 +1,269 @@
+//! The feed database (label `feed`): its schema and every SQL statement of the service.
+//!
+//! Each `execute` runs one statement (Spin ignores the rest). The schema is created lazily by
+//! `db::with_schema`; writes run inside `db::transaction` (`BEGIN IMMEDIATE`, so one writer at a
+//! time), together with their outbox rows.
+
+use service_kit::db::{self, col_int, col_text, exec, int, text};
+use service_kit::{outbox, ApiError};
+use spin_sdk::sqlite::{Connection, QueryResult, Row};
+
+use crate::listing::PageQuery;
+use crate::post::{NewPost, Post};
+use crate::user::{Follow, UserView};
+
+pub const DATABASE_LABEL: &str = "feed";
+
+pub const SCHEMA: &[&str] = &[
+    // AUTOINCREMENT: ids only grow and are never reused, so `id` is the order of publication
+    // (the key of every cursor).
+    "CREATE TABLE IF NOT EXISTS posts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author, id)",
+    "CREATE TABLE IF NOT EXISTS follows (
+        follower TEXT NOT NULL,
+        followee TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (follower, followee)
+    ) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS follows_by_followee ON follows (followee, follower)",
+    // The first result of each Idempotency-Key, per author (the key's scope).
+    "CREATE TABLE IF NOT EXISTS post_idempotency_keys (
+        author TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        post_id INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (author, key)
+    ) WITHOUT ROWID",
+];
+
+const POST_COLUMNS: &str = "id, author, text, created_at";
+
+pub fn open() -> Result<Connection, ApiError> {
+    Ok(Connection::open(DATABASE_LABEL)?)
+}
+
+/// Runs a unit of work on the database, creating the schema (with the outbox's) first if this is
+/// the first use.
+pub fn with_schema<T>(
+    conn: &Connection,
+    work: impl FnMut(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], work)
+}
+
+/// Records that `user` follows `other`; the follow as stored and whether it is new (a repeated
+/// follow keeps the first one's time).
+pub fn follow(
+    conn: &Connection,
+    user: &str,
+    other: &str,
+    now: i64,
+) -> Result<(Follow, bool), ApiError> {
+    let inserted = exec(
+        conn,
+        "INSERT OR IGNORE INTO follows (follower, followee, since) VALUES (?, ?, ?)
+         RETURNING since",
+        &[text(user), text(other), int(now)],
+    )?;
+    let created = inserted.rows().next().is_some();
+    let result = exec(
+        conn,
+        "SELECT since FROM follows WHERE follower = ? AND followee = ?",
+        &[text(user), text(other)],
+    )?;
+    let since = first_row(&result, |row| col_int(row, "since"))
+        .ok_or_else(|| ApiError::storage("the follow just written is missing"))?;
+    let follow = Follow {
+        user: user.to_owned(),
+        following: other.to_owned(),
+        since,
+    };
+    Ok((follow, created))
+}
+
+/// Ends a follow; whether there was one.
+pub fn unfollow(conn: &Connection, user: &str, other: &str) -> Result<bool, ApiError> {
+    let result = exec(
+        conn,
+        "DELETE FROM follows WHERE follower = ? AND followee = ? RETURNING since",
+        &[text(user), text(other)],
+    )?;
+    let deleted = result.rows().next().is_some();
+    Ok(deleted)
+}
+
+/// The user's counts (zero for a user nobody has named yet).
+pub fn user(conn: &Connection, id: &str) -> Result<UserView, ApiError> {
+    let result = exec(
+        conn,
+        "SELECT (SELECT COUNT(*) FROM posts WHERE author = ?1) AS posts,
+                (SELECT COUNT(*) FROM follows WHERE follower = ?1) AS following,
+                (SELECT COUNT(*) FROM follows WHERE followee = ?1) AS followers",
+        &[text(id)],
+    )?;
+    first_row(&result, |row| UserView {
+        id: id.to_owned(),
+        posts: col_int(row, "posts"),
+        following: col_int(row, "following"),
+        followers: col_int(row, "followers"),
+    })
+    .ok_or_else(|| ApiError::storage("the counts query gave no row"))
+}
+
+/// Stores a post; the post as stored. Must run inside the write transaction.
+pub fn insert_post(
+    conn: &Connection,
+    author: &str,
+    new: &NewPost,
+    now: i64,
+) -> Result<Post, ApiError> {
+    let result = exec(
+        conn,
+        "INSERT INTO posts (author, text, created_at) VALUES (?, ?, ?) RETURNING id",
+        &[text(author), text(&new.text), int(now)],
+    )?;
+    let id = first_row(&result, |row| col_int(row, "id"))
+        .ok_or_else(|| ApiError::storage("INSERT ... RETURNING gave no row"))?;
+    Ok(Post {
+        id,
+        author: author.to_owned(),
+        text: new.text.clone(),
+        created_at: now,
+    })
+}
+
+/// One post of an author.
+pub fn post(conn: &Connection, author: &str, id: i64) -> Result<Option<Post>, ApiError> {
+    let result = exec(
+        conn,
+        &format!("SELECT {POST_COLUMNS} FROM posts WHERE author = ? AND id = ?"),
+        &[text(author), int(id)],
+    )?;
+    Ok(first_row(&result, post_row))
+}
+
+/// The author's posts, newest first, below the cursor, at most `query.limit`.
+pub fn posts_of(conn: &Connection, author: &str, query: &PageQuery) -> Result<Vec<Post>, ApiError> {
+    let result = exec(
+        conn,
+        &format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE author = ? AND id < ?
+             ORDER BY id DESC LIMIT ?"
+        ),
+        &[
+            text(author),
+            int(query.before.unwrap_or(i64::MAX)),
+            int(query.limit),
+        ],
+    )?;
+    Ok(result.rows().map(|row| post_row(&row)).collect())
+}
+
+/// The user's timeline: their own posts and those of everyone they follow now, newest first,
+/// below the cursor, at most `query.limit`.
+pub fn timeline(conn: &Connection, user: &str, query: &PageQuery) -> Result<Vec<Post>, ApiError> {
+    let result = exec(
+        conn,
+        &format!(
+            "SELECT {POST_COLUMNS} FROM posts
+             WHERE id < ?1 AND (author = ?2
+                 OR author IN (SELECT followee FROM follows WHERE follower = ?2))
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        &[
+            int(query.before.unwrap_or(i64::MAX)),
+            text(user),
+            int(query.limit),
+        ],
+    )?;
+    Ok(result.rows().map(|row| post_row(&row)).collect())
+}
+
+/// The first result of an Idempotency-Key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedResult {
+    pub fingerprint: String,
+    pub post_id: i64,
+    /// The response body as first sent.
+    pub response: String,
+}
+
+pub fn saved_result(
+    conn: &Connection,
+    author: &str,
+    key: &str,
+) -> Result<Option<SavedResult>, ApiError> {
+    let result = exec(
+        conn,
+        "SELECT fingerprint, post_id, response FROM post_idempotency_keys
+         WHERE author = ? AND key = ?",
+        &[text(author), text(key)],
+    )?;
+    Ok(first_row(&result, |row| SavedResult {
+        fingerprint: col_text(row, "fingerprint"),
+        post_id: col_int(row, "post_id"),
+        response: col_text(row, "response"),
+    }))
+}
+
+/// Records a key's first result; the primary key makes a second one for the same key fail.
+pub fn save_result(
+    conn: &Connection,
+    author: &str,
+    key: &str,
+    saved: &SavedResult,
+    now: i64,
+) -> Result<(), ApiError> {
+    exec(
+        conn,
+        "INSERT INTO post_idempotency_keys (author, key, fingerprint, post_id, response, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+        &[
+            text(author),
+            text(key),
+            text(&saved.fingerprint),
+            int(saved.post_id),
+            text(&saved.response),
+            int(now),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Reads the first row of a result, if there is one.
+fn first_row<T>(result: &QueryResult, read: impl FnOnce(&Row<'_>) -> T) -> Option<T> {
+    let row = result.rows().next()?;
+    Some(read(&row))
+}
+
+fn post_row(row: &Row<'_>) -> Post {
+    Post {
+        id: col_int(row, "id"),
+        author: col_text(row, "author"),
+        text: col_text(row, "text"),
+        created_at: col_int(row, "created_at"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_statement_is_a_single_idempotent_statement() {
+        for statement in SCHEMA.iter().chain(outbox::SCHEMA) {
+            assert!(!statement.contains(';'), "{statement}");
+            assert!(
+                statement.contains("IF NOT EXISTS") || statement.starts_with("INSERT OR IGNORE"),
+                "{statement}"
+            );
+        }
+    }
+}

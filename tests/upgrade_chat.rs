@@ -215,6 +215,61 @@ const LOAD: [(&str, Request); 5] = [
     }),
 ];
 
+/// The load's shared record: when to stop, what failed, what was acknowledged and answered.
+#[derive(Default)]
+struct Load {
+    stop: AtomicBool,
+    failures: Mutex<Vec<String>>,
+    /// Acknowledged chat messages: (seq, text).
+    acknowledged: Mutex<Vec<(i64, String)>>,
+    /// Requests answered so far by chat and by feed.
+    answered: [AtomicUsize; 2],
+}
+
+impl Load {
+    /// One client: sends its request until told to stop (or a bound is reached); returns how many.
+    fn run(&self, app: &TestApp, client: &str, request: Request, conversation: i64) -> usize {
+        let deadline = Instant::now() + CLIENT_TIME_LIMIT;
+        let mut count = 0;
+        while !self.stop.load(Ordering::Relaxed)
+            && Instant::now() < deadline
+            && count < CLIENT_REQUEST_LIMIT
+        {
+            let (service, method, path, body) = request(count, conversation);
+            let headers: &[(&str, &str)] = &[("content-type", "application/json")];
+            let sent = body.as_ref().map(Value::to_string).unwrap_or_default();
+            match app.try_request(method, &path, headers, sent) {
+                Ok(response) if response.status == 200 || response.status == 201 => {
+                    if service == "chat" {
+                        let seq = response.json()["seq"].as_i64().expect("a seq");
+                        let text = body.as_ref().and_then(|b| b["text"].as_str());
+                        let text = text.expect("a text").to_owned();
+                        self.acknowledged.lock().unwrap().push((seq, text));
+                    }
+                    self.answered[usize::from(service == "feed")].fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(response) => {
+                    let seen = format!("{} {}", response.status, response.text());
+                    self.fail(client, method, &path, &seen)
+                }
+                Err(e) => self.fail(client, method, &path, &e),
+            }
+            count += 1;
+        }
+        count
+    }
+
+    fn fail(&self, client: &str, method: &str, path: &str, seen: &str) {
+        let failure = format!("{client}: {method} {path}: {seen}");
+        self.failures.lock().unwrap().push(failure);
+    }
+
+    /// Requests answered so far: (chat, feed).
+    fn answered(&self) -> [usize; 2] {
+        self.answered.each_ref().map(|a| a.load(Ordering::Relaxed))
+    }
+}
+
 #[test]
 fn ten_upgrades_of_chat_under_load_lose_no_request_and_no_message() {
     if skipped() {
@@ -230,66 +285,23 @@ fn ten_upgrades_of_chat_under_load_lose_no_request_and_no_message() {
     assert_eq!(followed.status, 201, "{}", followed.text());
 
     let builds = [rebuilt_chat("build 1"), rebuilt_chat("build 2")];
-    let stop = AtomicBool::new(false);
-    let failures = Mutex::new(Vec::<String>::new());
-    // Acknowledged messages: (seq, text).
-    let acknowledged = Mutex::new(Vec::<(i64, String)>::new());
-    let answered = [AtomicUsize::new(0), AtomicUsize::new(0)]; // chat, feed
+    let load = Load::default();
     let mut digests = Vec::new();
     // Requests each service answered while a reload ran (chat's old version serving).
     let mut during_reloads = [0, 0];
     std::thread::scope(|scope| {
         let clients: Vec<_> = LOAD
             .iter()
-            .map(|(client, request)| {
-                let (app, stop, failures) = (&app.app, &stop, &failures);
-                let (acknowledged, answered) = (&acknowledged, &answered);
-                scope.spawn(move || {
-                    let deadline = Instant::now() + CLIENT_TIME_LIMIT;
-                    let mut count = 0;
-                    while !stop.load(Ordering::Relaxed)
-                        && Instant::now() < deadline
-                        && count < CLIENT_REQUEST_LIMIT
-                    {
-                        let (service, method, path, body) = request(count, conversation);
-                        let body = body.map(|b| b.to_string()).unwrap_or_default();
-                        let headers: &[(&str, &str)] = &[("content-type", "application/json")];
-                        let result = app.try_request(method, &path, headers, body.clone());
-                        let ok = match &result {
-                            Ok(response) => response.status == 200 || response.status == 201,
-                            Err(_) => false,
-                        };
-                        if !ok {
-                            let seen =
-                                result.map_or_else(|e| e, |r| format!("{} {}", r.status, r.text()));
-                            failures
-                                .lock()
-                                .unwrap()
-                                .push(format!("{client}: {method} {path}: {seen}"));
-                        } else if service == "chat" {
-                            let sent = result.expect("ok").json();
-                            let seq = sent["seq"].as_i64().expect("a seq");
-                            let text = serde_json::from_str::<Value>(&body).unwrap()["text"]
-                                .as_str()
-                                .unwrap()
-                                .to_owned();
-                            acknowledged.lock().unwrap().push((seq, text));
-                        }
-                        if ok {
-                            answered[usize::from(service == "feed")]
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
-                        count += 1;
-                    }
-                    count
-                })
+            .map(|&(client, request)| {
+                let (app, load) = (&app.app, &load);
+                scope.spawn(move || load.run(app, client, request, conversation))
             })
             .collect();
         for round in 0..10 {
             // Load on every version: both services answered some requests since the last swap.
-            let since = answered.each_ref().map(|a| a.load(Ordering::Relaxed));
+            let since = load.answered();
             eventually(Duration::from_secs(60), "requests answered", || {
-                let now = answered.each_ref().map(|a| a.load(Ordering::Relaxed));
+                let now = load.answered();
                 if (0..2).all(|i| now[i] >= since[i] + ANSWERED_PER_VERSION) {
                     Ok(())
                 } else {
@@ -297,22 +309,23 @@ fn ten_upgrades_of_chat_under_load_lose_no_request_and_no_message() {
                 }
             });
             app.write_chat_wasm(&builds[round % 2]);
-            let before = answered.each_ref().map(|a| a.load(Ordering::Relaxed));
+            let before = load.answered();
             let log = app.reload();
-            for (service, count) in answered.iter().enumerate() {
-                during_reloads[service] += count.load(Ordering::Relaxed) - before[service];
+            let after = load.answered();
+            for service in 0..2 {
+                during_reloads[service] += after[service] - before[service];
             }
             let swaps = swap_lines(&log);
             assert_eq!(swaps.len(), 1, "round {round}: {log}");
             assert!(swaps[0].starts_with("Swapped component `chat`: "), "{log}");
             digests.push(new_digest(swaps[0]));
         }
-        stop.store(true, Ordering::Relaxed);
+        load.stop.store(true, Ordering::Relaxed);
         for client in clients {
             assert!(client.join().unwrap() > 0);
         }
     });
-    let failures = failures.into_inner().unwrap();
+    let failures = load.failures.into_inner().unwrap();
     assert!(
         failures.is_empty(),
         "{} failed: {failures:?}",
@@ -345,7 +358,7 @@ fn ten_upgrades_of_chat_under_load_lose_no_request_and_no_message() {
         .collect();
     let expected: Vec<i64> = (1..=messages.len() as i64).collect();
     assert_eq!(seqs, expected, "gapless seq");
-    let acknowledged = acknowledged.into_inner().unwrap();
+    let acknowledged = load.acknowledged.into_inner().unwrap();
     assert_eq!(acknowledged.len(), messages.len());
     for (seq, text) in acknowledged {
         assert_eq!(messages[(seq - 1) as usize]["text"], text, "message {seq}");

@@ -9,7 +9,7 @@
 
 use crate::api::{json_response, ApiError};
 use crate::cloudevent::{CloudEvent, BATCH_CONTENT_TYPE};
-use crate::db::{col_int, col_text, exec, int, text};
+use crate::db::{self, col_int, col_text, exec, int, text};
 use serde::Serialize;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::sqlite::Connection;
@@ -93,6 +93,20 @@ pub fn status_response(conn: &Connection) -> Result<Response, ApiError> {
 pub async fn flush_response(conn: &Connection) -> Result<Response, ApiError> {
     let report = forward(conn).await?;
     Ok(json_response(200, &report))
+}
+
+/// `GET /<service>/outbox` on a service's database, whose schema is `parts` (its own tables and
+/// [`SCHEMA`]): creates the schema on a fresh database, then answers as [`status_response`].
+pub fn status_endpoint(conn: &Connection, parts: &[&[&str]]) -> Result<Response, ApiError> {
+    db::with_schema_parts(conn, parts, status_response)
+}
+
+/// `POST /<service>/outbox/flush` on a service's database, whose schema is `parts`: answers as
+/// [`flush_response`].
+pub async fn flush_endpoint(conn: &Connection, parts: &[&[&str]]) -> Result<Response, ApiError> {
+    // Creates the schema on a fresh database, so forwarding has a table to read.
+    db::with_schema_parts(conn, parts, pending)?;
+    flush_response(conn).await
 }
 
 /// The base URL of the `events` service: the `events_url` variable, else service chaining.

@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn idempotency_keys_follow_the_rule() {
-        use crate::idempotency::parse_key;
+        use service_kit::idempotency::parse_key;
         let doc = document();
         let key = pattern(
             &parameter(

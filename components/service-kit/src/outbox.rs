@@ -109,6 +109,35 @@ pub async fn flush_endpoint(conn: &Connection, parts: &[&[&str]]) -> Result<Resp
     flush_response(conn).await
 }
 
+/// The contract's operation descriptors of a publisher's two outbox endpoints, `outbox_status`
+/// (`GET $status`) and `flush_outbox` (`POST $flush`), for its `ApiDoc`'s `paths(...)`. A macro
+/// because `#[utoipa::path]` takes its path as a literal; the caller imports `utoipa` and
+/// `service_kit::outbox`.
+#[macro_export]
+macro_rules! outbox_operations {
+    ($status:literal, $flush:literal) => {
+        #[utoipa::path(
+            get,
+            path = $status,
+            tag = "outbox",
+            summary = "How many events wait to be forwarded",
+            responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
+        )]
+        pub fn outbox_status() {}
+
+        #[utoipa::path(
+            post,
+            path = $flush,
+            tag = "outbox",
+            summary = "Forward the pending events now",
+            description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
+                (the report says why; the events stay for later).",
+            responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
+        )]
+        pub fn flush_outbox() {}
+    };
+}
+
 /// The base URL of the `events` service: the `events_url` variable, else service chaining.
 pub fn events_url() -> String {
     spin_sdk::variables::get("events_url")

@@ -110,7 +110,8 @@ pub async fn flush_endpoint(conn: &Connection, parts: &[&[&str]]) -> Result<Resp
 }
 
 /// The contract's operation descriptors of a publisher's two outbox endpoints, `outbox_status`
-/// (`GET $status`) and `flush_outbox` (`POST $flush`), for its `ApiDoc`'s `paths(...)`. A macro
+/// (`GET $status`) and `flush_outbox` (`POST $flush`; alone when given only `$flush`), for its
+/// `ApiDoc`'s `paths(...)`. A macro
 /// because `#[utoipa::path]` takes its path as a literal; the caller imports `utoipa` and
 /// `service_kit::outbox`.
 #[macro_export]
@@ -125,6 +126,9 @@ macro_rules! outbox_operations {
         )]
         pub fn outbox_status() {}
 
+        $crate::outbox_operations!($flush);
+    };
+    ($flush:literal) => {
         #[utoipa::path(
             post,
             path = $flush,

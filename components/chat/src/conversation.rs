@@ -4,29 +4,21 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use service_kit::clock::format_millis;
+use service_kit::ids::{is_user_id, MAX_USER_ID_LEN};
 use utoipa::ToSchema;
 
 use crate::error::{invalid, ChatError};
 
 pub const MIN_MEMBERS: usize = 2;
 pub const MAX_MEMBERS: usize = 50;
-pub const MAX_USER_ID_CHARS: usize = 32;
 pub const MAX_TITLE_CHARS: usize = 200;
-
-/// A user id: 1 to 32 of `a-z`, `0-9`, `_`, `-`.
-pub fn valid_user_id(id: &str) -> bool {
-    (1..=MAX_USER_ID_CHARS).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
 
 /// Checks a user id, naming `field` in the refusal.
 pub fn parse_user_id(field: &str, id: &str) -> Result<String, ChatError> {
-    if !valid_user_id(id) {
+    if !is_user_id(id) {
         return Err(invalid(
             field,
-            format!("{id:?} is not a user id (1 to {MAX_USER_ID_CHARS} of a-z, 0-9, _ and -)"),
+            format!("{id:?} is not a user id (1 to {MAX_USER_ID_LEN} of a-z, 0-9, _ and -)"),
         ));
     }
     Ok(id.to_owned())
@@ -166,16 +158,6 @@ pub struct ConversationView {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn user_ids_are_short_lowercase_words() {
-        for good in ["a", "ada", "user_1", "x-y", &"a".repeat(32)] {
-            assert!(valid_user_id(good), "{good:?}");
-        }
-        for bad in ["", "Ada", "a b", "a.b", "ü", &"a".repeat(33)] {
-            assert!(!valid_user_id(bad), "{bad:?}");
-        }
-    }
 
     #[test]
     fn a_conversation_has_two_to_fifty_distinct_members() {

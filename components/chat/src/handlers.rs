@@ -6,19 +6,19 @@ use serde_json::Value;
 use service_kit::api::json_response;
 use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::request::{header, parse_json, read_body};
-use service_kit::{clock, db, outbox, ApiError, ApiResult};
+use service_kit::{clock, db, ids, outbox, paging, ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
 use crate::contract;
 use crate::conversation::{self, Conversation};
 use crate::error::ChatError;
 use crate::events::{self, MESSAGES_TOPIC};
-use crate::idempotency::{self, REPLAYED_HEADER};
-use crate::listing::{encode_cursor, parse_conversation_query, parse_message_query};
+use crate::listing::{parse_conversation_query, parse_message_query};
 use crate::message::{self, Message};
-use crate::route::{self, conversation_id, Resource};
+use crate::route::{self, Resource};
 use crate::store::{self, SavedResult};
 use crate::wire::{ConversationPage, MessagePage};
+use service_kit::idempotency::{self, REPLAYED_HEADER};
 
 pub const SERVICE: &str = "chat";
 /// Largest request body accepted: a message is at most 4,000 characters (16 KB of UTF-8).
@@ -39,8 +39,12 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
             send_message(id, key.as_deref(), body).await
         }
         (Resource::Messages(id), Method::Get) => list_messages(id, query),
-        (Resource::Outbox, Method::Get) => outbox_status(),
-        (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
+        (Resource::Outbox, Method::Get) => {
+            outbox::status_endpoint(&store::open()?, store::SCHEMA_PARTS)
+        }
+        (Resource::OutboxFlush, Method::Post) => {
+            outbox::flush_endpoint(&store::open()?, store::SCHEMA_PARTS).await
+        }
         (Resource::Health, Method::Get) => Ok(contract::health()),
         (Resource::OpenApi, Method::Get) => Ok(contract::openapi()),
         (resource, method) => Err(ApiError::method_not_allowed(
@@ -63,7 +67,7 @@ fn conversation_location(id: i64) -> String {
 
 /// The conversation a path segment names, checked for shape before any lookup.
 fn parse_conversation_id(segment: &str) -> Result<i64, ApiError> {
-    conversation_id(segment).ok_or_else(|| {
+    ids::positive_id(segment).ok_or_else(|| {
         ApiError::not_found(format!(
             "no conversation {segment:?}: conversation ids are positive integers"
         ))
@@ -104,12 +108,8 @@ pub fn list_conversations(query: &str) -> ApiResult<Response> {
     // One more than asked tells whether there is a next page.
     query.limit += 1;
     let conn = store::open()?;
-    let mut found = store::with_schema(&conn, |conn| store::conversations_of(conn, &query))?;
-    let has_more = found.len() as i64 > limit;
-    found.truncate(limit as usize);
-    let next_cursor = has_more
-        .then(|| found.last().map(|c| encode_cursor(c.activity)))
-        .flatten();
+    let found = store::with_schema(&conn, |conn| store::conversations_of(conn, &query))?;
+    let (found, next_cursor) = paging::paginate(found, limit, |c| c.activity);
     let page = ConversationPage {
         conversations: found.iter().map(Conversation::view).collect(),
         next_cursor,
@@ -207,17 +207,4 @@ pub fn list_messages(segment: &str, query: &str) -> ApiResult<Response> {
         next_after,
     };
     Ok(json_response(200, &page))
-}
-
-/// `GET /chat/outbox`: how many events wait to be forwarded.
-pub fn outbox_status() -> ApiResult<Response> {
-    store::with_schema(&store::open()?, outbox::status_response)
-}
-
-/// `POST /chat/outbox/flush`: forwards what is pending now; the report says how far it got.
-pub async fn flush_outbox() -> ApiResult<Response> {
-    let conn = store::open()?;
-    // Creates the schema on a fresh database, so forwarding has a table to read.
-    store::with_schema(&conn, outbox::pending)?;
-    outbox::flush_response(&conn).await
 }

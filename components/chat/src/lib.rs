@@ -9,7 +9,7 @@
 //! - `GET /chat/health`, `GET /chat/openapi.json` (the contract, generated: see `contract`)
 //!
 //! This file is the Spin layer only: it hands the request to `handlers`, which pick the endpoint for
-//! the path `route` names. The rules are in `conversation`, `message`, `idempotency` and `listing`,
+//! the path `route` names. The rules are in `conversation`, `message` and `listing` (keys by service-kit's `idempotency`),
 //! the SQL in `store`, the events in `events` (forwarded by service-kit's `outbox::forwarder`), the
 //! error mapping in `error`.
 
@@ -18,7 +18,6 @@ pub mod conversation;
 pub mod error;
 pub mod events;
 pub mod handlers;
-pub mod idempotency;
 pub mod listing;
 pub mod message;
 pub mod route;

@@ -6,13 +6,14 @@
 //! conversation and the next page is "activity below it": no conversation is seen twice and none
 //! that stayed put is skipped, while messages arrive (a conversation that becomes active again
 //! moves above the cursor, to the start of the next listing). The cursor is `c` and 16 hex
-//! digits, so clients treat it as opaque and every string of that shape is one.
+//! digits (service-kit's `paging`).
 
+use service_kit::paging::decode_cursor;
 use service_kit::request::Query;
 use service_kit::ApiError;
 
 use crate::conversation::parse_user_id;
-use crate::error::{invalid, ChatError};
+use crate::error::invalid;
 
 pub const DEFAULT_CONVERSATIONS: i64 = 20;
 pub const MAX_CONVERSATIONS: i64 = 100;
@@ -61,52 +62,10 @@ pub fn parse_message_query(query: &str) -> Result<MessageQuery, ApiError> {
     })
 }
 
-pub fn encode_cursor(activity: i64) -> String {
-    format!("c{activity:016x}")
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<i64, ChatError> {
-    cursor
-        .strip_prefix('c')
-        .filter(|hex| hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
-        .ok_or_else(|| {
-            invalid(
-                "cursor",
-                format!("{cursor:?} is not a cursor this service gave out; use next_cursor of a previous page"),
-            )
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip() {
-        for activity in [0, 1, 42, i64::MAX] {
-            let cursor = encode_cursor(activity);
-            assert_eq!(cursor.len(), 17, "{cursor}");
-            assert_eq!(decode_cursor(&cursor), Ok(activity));
-        }
-    }
-
-    #[test]
-    fn junk_cursors_are_refused() {
-        for junk in [
-            "",
-            "42",
-            "c",
-            "c8000000000000000",
-            "C0000000000000001",
-            "c000000000000000g",
-            "c00000000000000001",
-        ] {
-            let err = decode_cursor(junk).unwrap_err();
-            assert_eq!(err.status(), 400, "{junk}");
-            assert!(err.to_string().starts_with("cursor:"), "{err}");
-        }
-    }
+    use service_kit::paging::encode_cursor;
 
     #[test]
     fn the_conversation_query_needs_a_member_and_has_defaults() {

@@ -127,3 +127,34 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fingerprint_tests {
+    //! The fingerprint an `Idempotency-Key` is stored with sees the validated request.
+    use super::parse_new_message;
+    use serde_json::json;
+    use service_kit::idempotency::fingerprint;
+
+    fn print(body: serde_json::Value) -> String {
+        fingerprint(&parse_new_message(body).unwrap())
+    }
+
+    #[test]
+    fn the_same_request_has_the_same_fingerprint() {
+        let a = print(json!({ "sender": "ada", "text": "hi" }));
+        let b = print(serde_json::from_str(r#"{"text":"hi",  "sender":"ada"}"#).unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn a_different_request_has_a_different_fingerprint() {
+        let base = print(json!({ "sender": "ada", "text": "hi" }));
+        assert_ne!(base, print(json!({ "sender": "bob", "text": "hi" })));
+        assert_ne!(base, print(json!({ "sender": "ada", "text": "hi!" })));
+        assert_ne!(
+            print(json!({ "sender": "ab", "text": "c" })),
+            print(json!({ "sender": "a", "text": "bc" }))
+        );
+    }
+}

@@ -48,15 +48,6 @@ pub fn resource(path: &str) -> Result<Resource<'_>, ApiError> {
     }
 }
 
-/// A conversation id segment: a positive integer (anything else names no conversation).
-pub fn conversation_id(segment: &str) -> Option<i64> {
-    let all_digits = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
-    all_digits
-        .then(|| segment.parse::<i64>().ok())
-        .flatten()
-        .filter(|id| *id > 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,14 +81,6 @@ mod tests {
             let err = resource(path).unwrap_err();
             assert_eq!(err.status, 404, "{path}");
             assert!(err.message.contains(path), "{}", err.message);
-        }
-    }
-
-    #[test]
-    fn conversation_ids_are_positive_integers() {
-        assert_eq!(conversation_id("42"), Some(42));
-        for bad in ["0", "-1", "+1", "1.0", "abc", "", "99999999999999999999"] {
-            assert_eq!(conversation_id(bad), None, "{bad}");
         }
     }
 }

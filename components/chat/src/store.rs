@@ -4,15 +4,20 @@
 //! `db::with_schema`; writes run inside `db::transaction` (`BEGIN IMMEDIATE`, so one writer at a
 //! time), together with their outbox rows: that is what makes `seq` gapless under concurrency.
 
-use service_kit::db::{self, col_int, col_opt_text, col_text, exec, int, opt_text, text};
+use service_kit::db::{
+    self, col_int, col_opt_text, col_text, exec, first_row, int, opt_text, text,
+};
 use service_kit::{outbox, ApiError};
-use spin_sdk::sqlite::{Connection, QueryResult, Row};
+use spin_sdk::sqlite::{Connection, Row};
 
 use crate::conversation::{Conversation, NewConversation};
 use crate::listing::{ConversationQuery, MessageQuery};
 use crate::message::{Message, NewMessage};
 
 pub const DATABASE_LABEL: &str = "chat";
+
+/// The whole database schema: the service's tables, then the outbox's.
+pub const SCHEMA_PARTS: &[&[&str]] = &[SCHEMA, outbox::SCHEMA];
 
 pub const SCHEMA: &[&str] = &[
     // `activity` orders "most recently active first": every write takes the next number.
@@ -69,7 +74,7 @@ pub fn with_schema<T>(
     conn: &Connection,
     work: impl FnMut(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], work)
+    db::with_schema_parts(conn, SCHEMA_PARTS, work)
 }
 
 /// Inserts a conversation and its members; the conversation as stored.
@@ -251,12 +256,6 @@ pub fn save_result(
         ],
     )?;
     Ok(())
-}
-
-/// Reads the first row of a result, if there is one.
-fn first_row<T>(result: &QueryResult, read: impl FnOnce(&Row<'_>) -> T) -> Option<T> {
-    let row = result.rows().next()?;
-    Some(read(&row))
 }
 
 fn conversation_row(row: &Row<'_>) -> Conversation {

@@ -222,27 +222,7 @@ pub fn get_post() {}
 )]
 pub fn timeline() {}
 
-/// `GET /feed/outbox`: how many events wait to be forwarded.
-#[utoipa::path(
-    get,
-    path = "/feed/outbox",
-    tag = "outbox",
-    summary = "How many events wait to be forwarded",
-    responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
-)]
-pub fn outbox_status() {}
-
-/// `POST /feed/outbox/flush`: forwards what is pending now; the report says how far it got.
-#[utoipa::path(
-    post,
-    path = "/feed/outbox/flush",
-    tag = "outbox",
-    summary = "Forward the pending events now",
-    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
-        (the report says why; the events stay for later).",
-    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
-)]
-pub fn flush_outbox() {}
+service_kit::outbox_operations!("/feed/outbox", "/feed/outbox/flush");
 
 #[cfg(test)]
 mod tests;

@@ -6,19 +6,19 @@ use serde_json::Value;
 use service_kit::api::json_response;
 use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::request::{header, parse_json, read_body};
-use service_kit::{clock, db, outbox, ApiError, ApiResult};
+use service_kit::{clock, db, ids, outbox, paging, ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 
 use crate::contract;
 use crate::error::FeedError;
 use crate::events::{self, POSTS_TOPIC};
-use crate::idempotency::{self, REPLAYED_HEADER};
-use crate::listing::{paginate, parse_page_query};
+use crate::listing::parse_page_query;
 use crate::post::{self, Post};
 use crate::route::{self, Resource};
 use crate::store::{self, SavedResult};
 use crate::user::{parse_follow, parse_user_segment};
 use crate::wire::PostPage;
+use service_kit::idempotency::{self, REPLAYED_HEADER};
 
 pub const SERVICE: &str = "feed";
 /// Largest request body accepted: a post is at most 2,000 characters (8 KB of UTF-8).
@@ -38,8 +38,12 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
         (Resource::Posts(id), Method::Get) => list_posts(id, query),
         (Resource::Post(id, post), Method::Get) => get_post(id, post),
         (Resource::Timeline(id), Method::Get) => timeline(id, query),
-        (Resource::Outbox, Method::Get) => outbox_status(),
-        (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
+        (Resource::Outbox, Method::Get) => {
+            outbox::status_endpoint(&store::open()?, store::SCHEMA_PARTS)
+        }
+        (Resource::OutboxFlush, Method::Post) => {
+            outbox::flush_endpoint(&store::open()?, store::SCHEMA_PARTS).await
+        }
         (Resource::Health, Method::Get) => Ok(contract::health()),
         (Resource::OpenApi, Method::Get) => Ok(contract::openapi()),
         (resource, method) => Err(ApiError::method_not_allowed(
@@ -171,7 +175,7 @@ pub async fn create_post(segment: &str, key: Option<&str>, body: Value) -> ApiRe
 pub fn get_post(segment: &str, post_segment: &str) -> ApiResult<Response> {
     let no_post = || FeedError::NotFound(format!("no post {post_segment:?} by {segment:?}"));
     let author = parse_user_segment(segment)?;
-    let id = post::post_id(post_segment).ok_or_else(no_post)?;
+    let id = ids::positive_id(post_segment).ok_or_else(no_post)?;
     let conn = store::open()?;
     let found =
         store::with_schema(&conn, |conn| store::post(conn, &author, id))?.ok_or_else(no_post)?;
@@ -202,23 +206,10 @@ pub fn timeline(segment: &str, query: &str) -> ApiResult<Response> {
 }
 
 fn page_response(found: Vec<Post>, limit: i64) -> Response {
-    let (posts, next_cursor) = paginate(found, limit, |post| post.id);
+    let (posts, next_cursor) = paging::paginate(found, limit, |post| post.id);
     let page = PostPage {
         posts: posts.iter().map(Post::view).collect(),
         next_cursor,
     };
     json_response(200, &page)
-}
-
-/// `GET /feed/outbox`: how many events wait to be forwarded.
-pub fn outbox_status() -> ApiResult<Response> {
-    store::with_schema(&store::open()?, outbox::status_response)
-}
-
-/// `POST /feed/outbox/flush`: forwards what is pending now; the report says how far it got.
-pub async fn flush_outbox() -> ApiResult<Response> {
-    let conn = store::open()?;
-    // Creates the schema on a fresh database, so forwarding has a table to read.
-    store::with_schema(&conn, outbox::pending)?;
-    outbox::flush_response(&conn).await
 }

@@ -10,7 +10,7 @@
 //! - `GET /feed/health`, `GET /feed/openapi.json` (the contract, generated: see `contract`)
 //!
 //! This file is the Spin layer only: it hands the request to `handlers`, which pick the endpoint for
-//! the path `route` names. The rules are in `user`, `post`, `idempotency` and `listing`, the SQL in
+//! the path `route` names. The rules are in `user`, `post` and `listing` (keys by service-kit's `idempotency`), the SQL in
 //! `store`, the events in `events` (forwarded by service-kit's `outbox::forwarder`), the error
 //! mapping in `error`.
 
@@ -18,7 +18,6 @@ pub mod contract;
 pub mod error;
 pub mod events;
 pub mod handlers;
-pub mod idempotency;
 pub mod listing;
 pub mod post;
 pub mod route;

@@ -45,15 +45,6 @@ pub fn parse_new_post(body: Value) -> Result<NewPost, FeedError> {
     Ok(NewPost { text: body.text })
 }
 
-/// A post id segment: a positive integer (anything else names no post).
-pub fn post_id(segment: &str) -> Option<i64> {
-    let all_digits = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
-    all_digits
-        .then(|| segment.parse::<i64>().ok())
-        .flatten()
-        .filter(|id| *id > 0)
-}
-
 /// A stored post. `created_at` is Unix milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
@@ -128,14 +119,6 @@ mod tests {
     }
 
     #[test]
-    fn post_ids_are_positive_integers() {
-        assert_eq!(post_id("42"), Some(42));
-        for bad in ["0", "-1", "+1", "1.0", "abc", "", "99999999999999999999"] {
-            assert_eq!(post_id(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn a_post_shows_where_it_lives() {
         let post = Post {
             id: 7,
@@ -145,5 +128,33 @@ mod tests {
         };
         assert_eq!(post.location(), "/feed/users/ada/posts/7");
         assert_eq!(post.view().created_at, "1970-01-01T00:00:00Z");
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    //! The fingerprint an `Idempotency-Key` is stored with sees the validated request.
+    use super::parse_new_post;
+    use serde_json::json;
+    use service_kit::idempotency::fingerprint;
+
+    fn print(body: serde_json::Value) -> String {
+        fingerprint(&parse_new_post(body).unwrap())
+    }
+
+    #[test]
+    fn the_same_request_has_the_same_fingerprint() {
+        let a = print(json!({ "text": "hi" }));
+        let b = print(serde_json::from_str(r#"{ "text" :"hi" }"#).unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn a_different_request_has_a_different_fingerprint() {
+        assert_ne!(
+            print(json!({ "text": "hi" })),
+            print(json!({ "text": "hi!" }))
+        );
     }
 }

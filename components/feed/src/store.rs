@@ -4,15 +4,18 @@
 //! `db::with_schema`; writes run inside `db::transaction` (`BEGIN IMMEDIATE`, so one writer at a
 //! time), together with their outbox rows.
 
-use service_kit::db::{self, col_int, col_text, exec, int, text};
+use service_kit::db::{self, col_int, col_text, exec, first_row, int, text};
 use service_kit::{outbox, ApiError};
-use spin_sdk::sqlite::{Connection, QueryResult, Row};
+use spin_sdk::sqlite::{Connection, Row};
 
 use crate::listing::PageQuery;
 use crate::post::{NewPost, Post};
 use crate::user::{Follow, UserView};
 
 pub const DATABASE_LABEL: &str = "feed";
+
+/// The whole database schema: the service's tables, then the outbox's.
+pub const SCHEMA_PARTS: &[&[&str]] = &[SCHEMA, outbox::SCHEMA];
 
 pub const SCHEMA: &[&str] = &[
     // AUTOINCREMENT: ids only grow and are never reused, so `id` is the order of publication
@@ -55,7 +58,7 @@ pub fn with_schema<T>(
     conn: &Connection,
     work: impl FnMut(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], work)
+    db::with_schema_parts(conn, SCHEMA_PARTS, work)
 }
 
 /// Records that `user` follows `other`; the follow as stored and whether it is new (a repeated
@@ -235,12 +238,6 @@ pub fn save_result(
         ],
     )?;
     Ok(())
-}
-
-/// Reads the first row of a result, if there is one.
-fn first_row<T>(result: &QueryResult, read: impl FnOnce(&Row<'_>) -> T) -> Option<T> {
-    let row = result.rows().next()?;
-    Some(read(&row))
 }
 
 fn post_row(row: &Row<'_>) -> Post {

@@ -69,6 +69,12 @@ pub fn exec(conn: &Connection, sql: &str, params: &[Value]) -> Result<QueryResul
 }
 
 /// Text parameter.
+/// Reads the first row of a result, if there is one.
+pub fn first_row<T>(result: &QueryResult, read: impl FnOnce(&Row<'_>) -> T) -> Option<T> {
+    let row = result.rows().next()?;
+    Some(read(&row))
+}
+
 pub fn text(value: impl Into<String>) -> Value {
     Value::Text(value.into())
 }

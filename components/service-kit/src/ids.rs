@@ -1,6 +1,9 @@
 //! The id shape the services share: a customer's id in support's paths, in the events about it
 //! and in insights' views is 1 to 64 of `A-Z a-z 0-9 _ -`, so it needs no escaping anywhere.
 //! One definition: the check, the pattern and the schema every contract shows for it.
+//!
+//! A user id (chat's members and senders, feed's authors and followers) is a narrower shape:
+//! 1 to 32 of `a-z 0-9 _ -`, one check for both services.
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -17,6 +20,27 @@ pub fn is_id(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The longest user id.
+pub const MAX_USER_ID_LEN: usize = 32;
+
+/// Whether `text` is a user id: 1 to 32 of `a-z`, `0-9`, `_`, `-`.
+pub fn is_user_id(text: &str) -> bool {
+    (1..=MAX_USER_ID_LEN).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A row id in a path segment (a conversation, post or ticket): a positive integer in plain
+/// digits; anything else names no row.
+pub fn positive_id(segment: &str) -> Option<i64> {
+    let all_digits = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+    all_digits
+        .then(|| segment.parse::<i64>().ok())
+        .flatten()
+        .filter(|id| *id > 0)
 }
 
 /// An id's schema: `inline(Id)` for a path parameter, `schema_with = id_schema` for a field.
@@ -51,6 +75,31 @@ mod tests {
         }
         for bad in ["", "a b", "a/b", "é", "a.b", &"x".repeat(MAX_ID_LEN + 1)] {
             assert!(!is_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_ids_are_short_lowercase_words() {
+        for good in ["a", "ada", "user_1", "x-y", &"a".repeat(MAX_USER_ID_LEN)] {
+            assert!(is_user_id(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "Ada",
+            "a b",
+            "a.b",
+            "ü",
+            &"a".repeat(MAX_USER_ID_LEN + 1),
+        ] {
+            assert!(!is_user_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn row_ids_are_positive_integers() {
+        assert_eq!(positive_id("42"), Some(42));
+        for bad in ["0", "-1", "+1", "1.0", "abc", "", "99999999999999999999"] {
+            assert_eq!(positive_id(bad), None, "{bad}");
         }
     }
 

@@ -11,9 +11,11 @@ pub mod cloudevent;
 pub mod contract;
 pub mod db;
 pub mod deadline;
+pub mod idempotency;
 pub mod ids;
 pub mod outbox;
 pub mod outgoing;
+pub mod paging;
 pub mod request;
 pub mod trace;
 

@@ -9,7 +9,7 @@
 
 use crate::api::{json_response, ApiError};
 use crate::cloudevent::{CloudEvent, BATCH_CONTENT_TYPE};
-use crate::db::{col_int, col_text, exec, int, text};
+use crate::db::{self, col_int, col_text, exec, int, text};
 use serde::Serialize;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::sqlite::Connection;
@@ -93,6 +93,53 @@ pub fn status_response(conn: &Connection) -> Result<Response, ApiError> {
 pub async fn flush_response(conn: &Connection) -> Result<Response, ApiError> {
     let report = forward(conn).await?;
     Ok(json_response(200, &report))
+}
+
+/// `GET /<service>/outbox` on a service's database, whose schema is `parts` (its own tables and
+/// [`SCHEMA`]): creates the schema on a fresh database, then answers as [`status_response`].
+pub fn status_endpoint(conn: &Connection, parts: &[&[&str]]) -> Result<Response, ApiError> {
+    db::with_schema_parts(conn, parts, status_response)
+}
+
+/// `POST /<service>/outbox/flush` on a service's database, whose schema is `parts`: answers as
+/// [`flush_response`].
+pub async fn flush_endpoint(conn: &Connection, parts: &[&[&str]]) -> Result<Response, ApiError> {
+    // Creates the schema on a fresh database, so forwarding has a table to read.
+    db::with_schema_parts(conn, parts, pending)?;
+    flush_response(conn).await
+}
+
+/// The contract's operation descriptors of a publisher's two outbox endpoints, `outbox_status`
+/// (`GET $status`) and `flush_outbox` (`POST $flush`; alone when given only `$flush`), for its
+/// `ApiDoc`'s `paths(...)`. A macro
+/// because `#[utoipa::path]` takes its path as a literal; the caller imports `utoipa` and
+/// `service_kit::outbox`.
+#[macro_export]
+macro_rules! outbox_operations {
+    ($status:literal, $flush:literal) => {
+        #[utoipa::path(
+            get,
+            path = $status,
+            tag = "outbox",
+            summary = "How many events wait to be forwarded",
+            responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
+        )]
+        pub fn outbox_status() {}
+
+        $crate::outbox_operations!($flush);
+    };
+    ($flush:literal) => {
+        #[utoipa::path(
+            post,
+            path = $flush,
+            tag = "outbox",
+            summary = "Forward the pending events now",
+            description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
+                (the report says why; the events stay for later).",
+            responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
+        )]
+        pub fn flush_outbox() {}
+    };
 }
 
 /// The base URL of the `events` service: the `events_url` variable, else service chaining.

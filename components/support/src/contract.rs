@@ -211,27 +211,7 @@ pub fn patch_ticket() {}
 )]
 pub fn list_tickets() {}
 
-/// `GET /support/outbox`: how many events wait to be forwarded.
-#[utoipa::path(
-    get,
-    path = "/support/outbox",
-    tag = "outbox",
-    summary = "How many events wait to be forwarded",
-    responses((status = 200, description = "The outbox's size.", body = outbox::OutboxStatus))
-)]
-pub fn outbox_status() {}
-
-/// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
-#[utoipa::path(
-    post,
-    path = "/support/outbox/flush",
-    tag = "outbox",
-    summary = "Forward the pending events now",
-    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
-        (the report says why; the events stay for later).",
-    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
-)]
-pub fn flush_outbox() {}
+service_kit::outbox_operations!("/support/outbox", "/support/outbox/flush");
 
 #[cfg(test)]
 mod tests {
@@ -397,7 +377,7 @@ mod tests {
 
     #[test]
     fn idempotency_keys_follow_the_rule() {
-        use crate::idempotency::parse_key;
+        use service_kit::idempotency::parse_key;
         let doc = document();
         let key = pattern(
             &parameter(

@@ -7,7 +7,7 @@ use service_kit::api::json_response;
 use service_kit::contract::{document_response, sqlite_health};
 use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::request::{header, media_type, parse_json, read_body};
-use service_kit::{clock, db, outbox, ApiError, ApiResult};
+use service_kit::{clock, db, ids, outbox, ApiError, ApiResult};
 use spin_sdk::http::Response;
 use spin_sdk::http::{IncomingRequest, Method};
 use utoipa::OpenApi;
@@ -16,13 +16,13 @@ use crate::contract;
 use crate::customer::{self, Customer};
 use crate::error::SupportError;
 use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
-use crate::idempotency::{self, REPLAYED_HEADER};
 use crate::listing::{encode_cursor, parse_list_query};
 use crate::precondition::{self, etag};
-use crate::route::{self, ticket_id, Resource};
+use crate::route::{self, Resource};
 use crate::store::{self, SavedResult};
 use crate::ticket::{self, Ticket};
 use crate::wire::{CustomerDetailView, TicketPage};
+use service_kit::idempotency::{self, REPLAYED_HEADER};
 
 pub const SERVICE: &str = "support";
 /// Largest request body accepted.
@@ -53,8 +53,12 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
             let body = json_body(request, true).await?;
             patch_ticket(id, &conditions, body).await
         }
-        (Resource::Outbox, Method::Get) => outbox_status(),
-        (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
+        (Resource::Outbox, Method::Get) => {
+            outbox::status_endpoint(&store::open()?, store::SCHEMA_PARTS)
+        }
+        (Resource::OutboxFlush, Method::Post) => {
+            outbox::flush_endpoint(&store::open()?, store::SCHEMA_PARTS).await
+        }
         (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
         (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
         (resource, method) => Err(ApiError::method_not_allowed(
@@ -259,7 +263,7 @@ pub async fn create_ticket(
 
 /// `GET /support/tickets/{id}`; 304 when `If-None-Match` names its current version.
 pub fn get_ticket(segment: &str, conditions: &Conditions) -> ApiResult<Response> {
-    let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
+    let id = ids::positive_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let conn = store::open()?;
     let ticket = store::with_schema(&conn, |conn| store::ticket(conn, id))?
         .ok_or(SupportError::TicketNotFound(id))?;
@@ -286,7 +290,7 @@ pub async fn patch_ticket(
     conditions: &Conditions,
     body: Value,
 ) -> ApiResult<Response> {
-    let id = ticket_id(segment).ok_or_else(|| ticket_not_found(segment))?;
+    let id = ids::positive_id(segment).ok_or_else(|| ticket_not_found(segment))?;
     let patch = ticket::parse_patch(body)?;
     let conn = store::open()?;
     let (ticket, forwarder) = store::with_schema(&conn, |conn| {
@@ -335,17 +339,4 @@ pub fn list_tickets(query: &str) -> ApiResult<Response> {
         next_cursor,
     };
     Ok(json_response(200, &page))
-}
-
-/// `GET /support/outbox`: how many events wait to be forwarded.
-pub fn outbox_status() -> ApiResult<Response> {
-    store::with_schema(&store::open()?, outbox::status_response)
-}
-
-/// `POST /support/outbox/flush`: forwards what is pending now; the report says how far it got.
-pub async fn flush_outbox() -> ApiResult<Response> {
-    let conn = store::open()?;
-    // Creates the schema on a fresh database, so forwarding has a table to read.
-    store::with_schema(&conn, outbox::pending)?;
-    outbox::flush_response(&conn).await
 }

@@ -8,7 +8,7 @@
 //! - `GET /support/health`, `GET /support/openapi.json` (the contract, generated: see `contract`)
 //!
 //! This file is the Spin layer only: it hands the request to `handlers`, which pick the endpoint for
-//! the path `route` names. The rules are in `customer`, `ticket`, `precondition`, `idempotency` and `listing`, the SQL in `store`, the
+//! the path `route` names. The rules are in `customer`, `ticket`, `precondition` and `listing` (keys by service-kit's `idempotency`), the SQL in `store`, the
 //! events in `events` (forwarded by service-kit's `outbox::forwarder`), the error mapping in `error`.
 
 pub mod contract;
@@ -16,7 +16,6 @@ pub mod customer;
 pub mod error;
 pub mod events;
 pub mod handlers;
-pub mod idempotency;
 pub mod listing;
 pub mod precondition;
 pub mod route;

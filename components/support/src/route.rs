@@ -50,15 +50,6 @@ pub fn resource(path: &str) -> Result<Resource<'_>, ApiError> {
     }
 }
 
-/// A ticket id segment: a positive integer (anything else names no ticket).
-pub fn ticket_id(segment: &str) -> Option<i64> {
-    let all_digits = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
-    all_digits
-        .then(|| segment.parse::<i64>().ok())
-        .flatten()
-        .filter(|id| *id > 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,14 +90,6 @@ mod tests {
             let err = resource(path).unwrap_err();
             assert_eq!(err.status, 404, "{path}");
             assert!(err.message.contains(path), "{}", err.message);
-        }
-    }
-
-    #[test]
-    fn ticket_ids_are_positive_integers() {
-        assert_eq!(ticket_id("42"), Some(42));
-        for bad in ["0", "-1", "+1", "1.0", "abc", "", "99999999999999999999"] {
-            assert_eq!(ticket_id(bad), None, "{bad}");
         }
     }
 }

@@ -4,16 +4,20 @@
 //! `db::with_schema`; writes run inside `db::transaction`, together with their outbox rows.
 
 use service_kit::db::{
-    self, col_int, col_opt_int, col_opt_text, col_text, exec, int, opt_int, opt_text, text,
+    self, col_int, col_opt_int, col_opt_text, col_text, exec, first_row, int, opt_int, opt_text,
+    text,
 };
 use service_kit::{outbox, ApiError};
-use spin_sdk::sqlite::{Connection, QueryResult, Row};
+use spin_sdk::sqlite::{Connection, Row};
 
 use crate::customer::{Customer, CustomerDetails, Tier};
 use crate::listing::ListQuery;
 use crate::ticket::{NewTicket, Priority, Status, Ticket};
 
 pub const DATABASE_LABEL: &str = "support";
+
+/// The whole database schema: the service's tables, then the outbox's.
+pub const SCHEMA_PARTS: &[&[&str]] = &[SCHEMA, outbox::SCHEMA];
 
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS customers (
@@ -67,7 +71,7 @@ pub fn with_schema<T>(
     conn: &Connection,
     work: impl FnMut(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], work)
+    db::with_schema_parts(conn, SCHEMA_PARTS, work)
 }
 
 pub fn customer(conn: &Connection, id: &str) -> Result<Option<Customer>, ApiError> {
@@ -285,12 +289,6 @@ pub fn save_result(
         ],
     )?;
     Ok(())
-}
-
-/// Reads the first row of a result, if there is one.
-fn first_row<T>(result: &QueryResult, read: impl FnOnce(&Row<'_>) -> T) -> Option<T> {
-    let row = result.rows().next()?;
-    Some(read(&row))
 }
 
 fn corrupt(table: &str, row: &Row<'_>, column: &str) -> ApiError {

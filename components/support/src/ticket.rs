@@ -439,3 +439,47 @@ mod tests {
         assert_eq!(view["id"], 7);
     }
 }
+
+#[cfg(test)]
+mod fingerprint_tests {
+    //! The fingerprint an `Idempotency-Key` is stored with sees the validated request.
+    use super::parse_new_ticket;
+    use serde_json::json;
+    use service_kit::idempotency::fingerprint;
+
+    fn print(body: serde_json::Value) -> String {
+        fingerprint(&parse_new_ticket(body).unwrap())
+    }
+
+    #[test]
+    fn the_same_request_has_the_same_fingerprint() {
+        let a = print(json!({ "subject": "s", "description": "d", "priority": "normal" }));
+        let b = print(
+            serde_json::from_str(r#"{"priority":"normal",  "description":"d","subject":"s"}"#)
+                .unwrap(),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        // Defaults are part of the request: omitting them is the same request.
+        assert_eq!(
+            print(json!({ "subject": "s", "description": "" })),
+            print(json!({ "subject": "s", "priority": "normal" }))
+        );
+    }
+
+    #[test]
+    fn a_different_request_has_a_different_fingerprint() {
+        let base = print(json!({ "subject": "s", "description": "d" }));
+        assert_ne!(base, print(json!({ "subject": "s2", "description": "d" })));
+        assert_ne!(base, print(json!({ "subject": "s", "description": "d2" })));
+        assert_ne!(
+            base,
+            print(json!({ "subject": "s", "description": "d", "priority": "high" }))
+        );
+        // No ambiguity from where one field ends and the next begins.
+        assert_ne!(
+            print(json!({ "subject": "ab", "description": "c" })),
+            print(json!({ "subject": "a", "description": "bc" }))
+        );
+    }
+}

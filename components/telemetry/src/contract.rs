@@ -177,16 +177,7 @@ pub fn get_alerts() {}
 )]
 pub fn get_outbox() {}
 
-#[utoipa::path(
-    post,
-    path = "/telemetry/outbox/flush",
-    tag = "outbox",
-    summary = "Forward the pending events now",
-    description = "Forwards the outbox to the event log, oldest first, stopping at the first failure \
-        (the report says why; the events stay for later).",
-    responses((status = 200, description = "How far the flush got.", body = outbox::ForwardReport))
-)]
-pub fn flush_outbox() {}
+service_kit::outbox_operations!("/telemetry/outbox/flush");
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,9 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Response> {
         (Resource::SensorReadings(id), Method::Get) => get_readings(id, &query),
         (Resource::Alerts, Method::Get) => get_alerts(&query),
         (Resource::Outbox, Method::Get) => get_outbox(&query),
-        (Resource::OutboxFlush, Method::Post) => flush_outbox().await,
+        (Resource::OutboxFlush, Method::Post) => {
+            outbox::flush_endpoint(&store::open()?, store::SCHEMA_PARTS).await
+        }
         (Resource::Health, Method::Get) => Ok(health()),
         (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
         (_, method) => Err(ApiError::method_not_allowed(
@@ -135,14 +137,7 @@ fn get_alerts(query: &str) -> ApiResult<Response> {
 
 fn get_outbox(query: &str) -> ApiResult<Response> {
     Query::parse(query, &[])?;
-    store::with_schema(&store::open()?, outbox::status_response)
-}
-
-async fn flush_outbox() -> ApiResult<Response> {
-    let conn = store::open()?;
-    // Creates the schema on a fresh database, so forwarding has a table to read.
-    store::with_schema(&conn, outbox::pending)?;
-    outbox::flush_response(&conn).await
+    outbox::status_endpoint(&store::open()?, store::SCHEMA_PARTS)
 }
 
 /// `GET /telemetry/health`: 200 when the service's own stores answer, else 503.

@@ -14,6 +14,9 @@ use crate::reading::Reading;
 use crate::rules::Rules;
 use crate::wire::Stats;
 
+/// The whole database schema: the service's tables, then the outbox's.
+pub const SCHEMA_PARTS: &[&[&str]] = &[SCHEMA, outbox::SCHEMA];
+
 /// The schema, created lazily (`db::with_schema`) on first use; every statement idempotent.
 pub const SCHEMA: &[&str] = &[
     // Clustered by (sensor, time): a re-sent reading is a duplicate, and a sensor's window
@@ -72,7 +75,7 @@ pub fn with_schema<T>(
     conn: &Connection,
     op: impl FnMut(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    db::with_schema_parts(conn, &[SCHEMA, outbox::SCHEMA], op)
+    db::with_schema_parts(conn, SCHEMA_PARTS, op)
 }
 
 // --- readings ---------------------------------------------------------------------------------

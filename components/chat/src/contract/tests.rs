@@ -4,7 +4,7 @@ use super::*;
 use crate::route::{resource, Resource};
 use regex::Regex;
 use serde_json::{json, Value};
-use service_kit::contract::{operations, property_names};
+use service_kit::contract::{operations, parameter, property_names};
 use std::collections::BTreeSet;
 
 fn document() -> Value {
@@ -70,17 +70,6 @@ fn every_documented_operation_is_served_and_every_served_one_documented() {
     }
 }
 
-/// The schema of an operation's parameter.
-fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
-    doc["paths"][path][method]["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
-        .clone()
-}
-
 fn pattern(schema: &Value) -> Regex {
     Regex::new(schema["pattern"].as_str().expect("a pattern")).unwrap()
 }
@@ -100,7 +89,7 @@ const USER_ID_SAMPLES: [&str; 10] = [
 
 #[test]
 fn user_id_patterns_agree_with_the_validator() {
-    use crate::conversation::valid_user_id;
+    use service_kit::ids::is_user_id as valid_user_id;
     let doc = document();
     let schemas = &doc["components"]["schemas"];
     for schema in [
@@ -158,7 +147,7 @@ fn bodies_match_their_parsers() {
 
 #[test]
 fn idempotency_keys_follow_the_rule() {
-    use crate::idempotency::parse_key;
+    use service_kit::idempotency::parse_key;
     let doc = document();
     let path = "/chat/conversations/{id}/messages";
     let key = pattern(&parameter(&doc, path, "post", "Idempotency-Key")["schema"]);
@@ -178,7 +167,7 @@ fn idempotency_keys_follow_the_rule() {
 
 #[test]
 fn cursors_the_service_gives_out_match_and_matching_cursors_decode() {
-    use crate::listing::{decode_cursor, encode_cursor};
+    use service_kit::paging::{decode_cursor, encode_cursor};
     let doc = document();
     let cursor = pattern(&parameter(&doc, "/chat/conversations", "get", "cursor")["schema"]);
     let page_cursor =

@@ -4,7 +4,7 @@ use super::*;
 use crate::route::{resource, Resource};
 use regex::Regex;
 use serde_json::{json, Value};
-use service_kit::contract::{operations, property_names};
+use service_kit::contract::{operations, parameter, property_names};
 use std::collections::BTreeSet;
 
 fn document() -> Value {
@@ -76,17 +76,6 @@ fn every_documented_operation_is_served_and_every_served_one_documented() {
     }
 }
 
-/// The schema of an operation's parameter.
-fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
-    doc["paths"][path][method]["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))
-        .clone()
-}
-
 fn pattern(schema: &Value) -> Regex {
     Regex::new(schema["pattern"].as_str().expect("a pattern")).unwrap()
 }
@@ -106,7 +95,7 @@ const USER_ID_SAMPLES: [&str; 10] = [
 
 #[test]
 fn user_id_patterns_agree_with_the_validator() {
-    use crate::user::valid_user_id;
+    use service_kit::ids::is_user_id as valid_user_id;
     let doc = document();
     let schemas = &doc["components"]["schemas"];
     let mut checked = vec![
@@ -154,7 +143,7 @@ fn the_post_body_matches_its_parser() {
 
 #[test]
 fn idempotency_keys_follow_the_rule() {
-    use crate::idempotency::parse_key;
+    use service_kit::idempotency::parse_key;
     let doc = document();
     let key =
         pattern(&parameter(&doc, "/feed/users/{id}/posts", "post", "Idempotency-Key")["schema"]);
@@ -174,7 +163,8 @@ fn idempotency_keys_follow_the_rule() {
 
 #[test]
 fn cursors_the_service_gives_out_match_and_matching_cursors_decode() {
-    use crate::listing::{decode_cursor, encode_cursor, MAX_POSTS};
+    use crate::listing::MAX_POSTS;
+    use service_kit::paging::{decode_cursor, encode_cursor};
     let doc = document();
     let page_cursor =
         pattern(&doc["components"]["schemas"]["PostPage"]["properties"]["next_cursor"]);

@@ -1,11 +1,14 @@
 //! `cargo xtask bench`: load-test the application with wrk against a release build of our
 //! host (and against Spin when `SPIN_BIN` is set): the visits API, ticket creation, telemetry
 //! ingest and end-to-end event latency; then check that an acknowledged write survives `kill -9`;
-//! last, the visits read served without the gateway, to price the gateway hop.
+//! chat message sends and feed timeline reads; last, the visits read served without the gateway,
+//! to price the gateway hop, and (our host only) chat upgraded under load, by reload and by restart.
 
 mod gateway;
 mod latency;
 mod lua;
+mod social;
+mod upgrade;
 mod wrk;
 
 use std::{
@@ -80,6 +83,8 @@ enum Scenario {
     CreateTicket,
     IngestOne,
     IngestBatch,
+    SendMessage,
+    ReadTimeline,
 }
 
 /// Readings per request in the batched ingest scenario.
@@ -88,12 +93,14 @@ const INGEST_BATCH: u32 = 100;
 const LATENCY_EVENTS: usize = 500;
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 7] = [
         Scenario::ReadVisits,
         Scenario::RecordVisit,
         Scenario::CreateTicket,
         Scenario::IngestOne,
         Scenario::IngestBatch,
+        Scenario::SendMessage,
+        Scenario::ReadTimeline,
     ];
 
     fn name(self) -> &'static str {
@@ -103,6 +110,8 @@ impl Scenario {
             Scenario::CreateTicket => "POST /support/.../tickets",
             Scenario::IngestOne => "POST /telemetry/readings (1)",
             Scenario::IngestBatch => "POST /telemetry/readings (100)",
+            Scenario::SendMessage => "POST /chat/.../messages",
+            Scenario::ReadTimeline => "GET /feed/users/{id}/timeline",
         }
     }
 
@@ -112,17 +121,22 @@ impl Scenario {
             Scenario::RecordVisit => "/visits/1000",
             Scenario::CreateTicket => "/support/customers/bench-0/tickets",
             Scenario::IngestOne | Scenario::IngestBatch => "/telemetry/readings",
+            // Their scripts set the paths.
+            Scenario::SendMessage => "/chat/conversations/1/messages",
+            Scenario::ReadTimeline => "/feed/users/u0/timeline",
         }
     }
 
     /// The wrk script shaping the requests, if any.
-    fn script(self) -> Option<String> {
+    fn script(self, seeded: &social::Seeded) -> Option<String> {
         match self {
             Scenario::ReadVisits => None,
             Scenario::RecordVisit => Some(RECORD_VISITS_LUA.to_owned()),
             Scenario::CreateTicket => Some(lua::CREATE_TICKETS.to_owned()),
             Scenario::IngestOne => Some(lua::ingest_readings(1)),
             Scenario::IngestBatch => Some(lua::ingest_readings(INGEST_BATCH)),
+            Scenario::SendMessage => Some(social::send_messages(seeded)),
+            Scenario::ReadTimeline => Some(social::read_timelines(seeded)),
         }
     }
 
@@ -147,6 +161,8 @@ struct Report {
     direct_reads: Vec<(u32, Figures)>,
     /// The visits read through the gateway with its read cache off.
     uncached_reads: Vec<(u32, Figures)>,
+    /// Chat upgraded under load (our host only: Spin has no reload).
+    upgrade: Option<Result<upgrade::Upgrade, String>>,
 }
 
 /// The count of `DURABILITY_ID` read just before `kill -9` and after the restart.
@@ -178,7 +194,10 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let mut reports = Vec::new();
     for (name, program) in servers {
         let dir = work_dir.join(name.to_lowercase());
-        reports.push(bench_server(name, program, &dir, &settings, &fixture)?);
+        let upgrades = name == "spin-host";
+        reports.push(bench_server(
+            name, program, &dir, &settings, &fixture, upgrades,
+        )?);
     }
 
     print_reports(&reports, &settings);
@@ -188,13 +207,14 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
 }
 
 /// Starts one server on a fresh database, loads the fixture, runs every scenario, then the
-/// durability check.
+/// durability check, the reads without the gateway and, with `upgrades`, the upgrade scenario.
 fn bench_server(
     name: String,
     program: PathBuf,
     dir: &Path,
     settings: &Settings,
     fixture: &[u8],
+    upgrades: bool,
 ) -> Result<Report> {
     let state_dir = dir.join("state");
     std::fs::create_dir_all(&state_dir)
@@ -224,7 +244,6 @@ fn bench_server(
     );
     let mut server = Server::start(&spec)?;
     let key = server::create_all_scopes_key(server.addr(), &spec.env[0].1, "xtask-bench")?;
-    let scripts = write_scripts(dir, &key)?;
     eprintln!("bench: loading {FIXTURE} with PUT /visits");
     let loaded = http::request_as(server.addr(), Some(&key), "PUT", "/visits", Some(fixture))?;
     if !loaded.is_success() {
@@ -258,6 +277,10 @@ fn bench_server(
             );
         }
     }
+
+    eprintln!("bench: seeding chat conversations, feed follows and posts");
+    let seeded = social::seed(server.addr(), &key)?;
+    let scripts = write_scripts(dir, &key, &seeded)?;
 
     let mut runs = Vec::new();
     for (index, scenario) in Scenario::ALL.into_iter().enumerate() {
@@ -313,6 +336,16 @@ fn bench_server(
         "gateway without its read cache",
         &["--variable", "cache_ttl_seconds=0"],
     )?;
+    let upgrade = upgrades.then(|| {
+        let scripts = upgrade::Scripts {
+            chat_send: &scripts[&scenario_index(Scenario::SendMessage)],
+            feed_timeline: &scripts[&scenario_index(Scenario::ReadTimeline)],
+        };
+        upgrade::run(&spec, dir, &scripts, settings.duration_secs).map_err(|err| {
+            eprintln!("bench: {}: upgrade scenario failed: {err:#}", spec.name);
+            format!("{err:#}")
+        })
+    });
     Ok(Report {
         server: spec.name.clone(),
         runs,
@@ -321,14 +354,26 @@ fn bench_server(
         durability,
         direct_reads,
         uncached_reads,
+        upgrade,
     })
 }
 
+fn scenario_index(scenario: Scenario) -> usize {
+    Scenario::ALL
+        .iter()
+        .position(|&s| s == scenario)
+        .expect("every scenario is in ALL")
+}
+
 /// The wrk scripts of the keyed scenarios, by scenario index.
-fn write_scripts(dir: &Path, key: &str) -> Result<HashMap<usize, PathBuf>> {
+fn write_scripts(
+    dir: &Path,
+    key: &str,
+    seeded: &social::Seeded,
+) -> Result<HashMap<usize, PathBuf>> {
     let mut scripts = HashMap::new();
     for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
-        if let Some(script) = scenario.script() {
+        if let Some(script) = scenario.script(seeded) {
             let file = dir.join(format!("scenario-{i}.lua"));
             std::fs::write(&file, gateway::with_key(&script, key))?;
             scripts.insert(i, file);
@@ -501,6 +546,11 @@ fn print_reports(reports: &[Report], settings: &Settings) {
                 }
             ),
             Err(err) => println!("durability: not checked ({err})"),
+        }
+        match &report.upgrade {
+            Some(Ok(figures)) => upgrade::print(figures),
+            Some(Err(err)) => println!("upgrade: not measured ({err})"),
+            None => {}
         }
     }
 

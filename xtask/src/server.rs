@@ -125,6 +125,11 @@ impl Server {
         }
     }
 
+    /// Sends `signal` to the server's own process (e.g. SIGHUP: our host reloads).
+    pub fn signal(&self, signal: libc::c_int) {
+        signal_all(&[self.child.id()], signal);
+    }
+
     /// Kills the server and all its processes with SIGKILL, as a crash would.
     pub fn kill_hard(&mut self) {
         signal_all(&process_tree(self.child.id()), libc::SIGKILL);

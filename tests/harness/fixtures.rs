@@ -5,6 +5,7 @@ use crate::app::{AppSpec, TestApp};
 use crate::files::{repo_root, require_file};
 use crate::http::JSON;
 use crate::requests::Credentials;
+use crate::topology::Topology;
 
 /// The services behind the gateway (its default `services` registry), in registry order.
 pub const SERVICES: [&str; 7] = [
@@ -32,18 +33,20 @@ pub fn all_scopes() -> Vec<String> {
         .collect()
 }
 
-/// The spec of the repository's own app (`spin.toml` at the repo root): every store in the temp
+/// The spec of the repository's own app (`spin.toml` at the repo root, or the manifest of the
+/// run's [`Topology`]): every store in the temp
 /// dir, the test admin token, and `extra_args` after `up`'s. Tests that need another runtime
 /// config change the spec, then [`TestApp::start`] it.
 pub fn main_app_spec(extra_args: &[&str]) -> AppSpec {
-    for component in SERVICES.iter().chain(&["gateway"]) {
+    let topology = Topology::current();
+    for component in SERVICES.iter().chain(topology.front_components()) {
         require_file(
             &repo_root().join(format!("target/wasm32-wasip2/release/{component}.wasm")),
             "build the components with `cargo xtask build`",
         );
     }
     AppSpec {
-        manifest: repo_root().join("spin.toml"),
+        manifest: topology.manifest(),
         runtime_config: main_app_runtime_config(),
         extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         admin_token: Some(TEST_ADMIN_TOKEN.to_owned()),

@@ -22,7 +22,8 @@
 //!   [`SilentServer`], [`RedisServer`]);
 //! - `probe` and `probe_app`: the conformance app and its probe component;
 //! - `clock` and `wait`: timestamps, and [`eventually`], the only way a test waits;
-//! - `files`: the repository root and small file helpers.
+//! - `files`: the repository root and small file helpers;
+//! - `topology`: which manifest the main app starts from (`APP_TOPOLOGY`).
 
 mod app;
 mod clock;
@@ -34,6 +35,7 @@ mod probe;
 mod probe_app;
 mod redis;
 mod requests;
+mod topology;
 mod upstream;
 mod wait;
 
@@ -49,5 +51,6 @@ pub use probe::*;
 pub use probe_app::*;
 pub use redis::RedisServer;
 pub use requests::Credentials;
+pub use topology::{Topology, TOPOLOGY_ENV};
 pub use upstream::{RecordedRequest, SilentServer, UpstreamServer};
 pub use wait::{eventually, eventually_contains};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::setup::{self, Profile};
+use crate::topology::Topology;
 
 pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let mut options = options.to_vec();
@@ -21,7 +22,7 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
 /// Which Spin manifests to build the components of.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Components {
-    /// The application's `spin.toml`.
+    /// The application's manifests (`spin.toml`, `spin.composed.toml`).
     App,
     /// The application's and the test apps' (`tests/apps/*/spin.toml`).
     AppAndTestApps,
@@ -34,7 +35,12 @@ pub fn build(profile: Profile, components: Components) -> Result<()> {
     warn_if_target_dir_moved();
     setup::build_host(profile)?;
 
-    let mut manifests = vec![setup::repo_root().join("spin.toml")];
+    // Both topologies' manifests: the composed one adds the edge to the same services.
+    let mut manifests: Vec<PathBuf> = Topology::ALL
+        .iter()
+        .map(|topology| topology.manifest())
+        .filter(|manifest| manifest.is_file())
+        .collect();
     if components == Components::AppAndTestApps {
         manifests.extend(test_app_manifests()?);
     }

@@ -19,6 +19,7 @@ use crate::{
     build::{self, Components},
     prerequisites,
     setup::{self, Profile},
+    topology::Topology,
 };
 use app::LiveApp;
 
@@ -33,27 +34,36 @@ struct Outcome {
     summary: Vec<String>,
 }
 
-/// `cargo xtask conformance`: builds the app, then runs only this step of `cargo xtask test`.
+/// `cargo xtask conformance [--topology NAME]`: builds the app, then runs only this step of
+/// `cargo xtask test`.
 pub fn command(options: &[String], passthrough: &[String]) -> Result<()> {
-    crate::reject_unknown("conformance", options, None)?;
+    let mut options = options.to_vec();
+    let topology = Topology::take_option(&mut options)?;
+    crate::reject_unknown("conformance", &options, None)?;
     crate::reject_passthrough("conformance", passthrough)?;
     prerequisites::ensure_schemathesis()?;
     build::build(Profile::Dev, Components::App)?;
-    run(&setup::host_binary(Profile::Dev))
+    run(&setup::host_binary(Profile::Dev), topology)
 }
 
-/// Tests every service's contract on a live app served by `host`.
-pub fn run(host: &Path) -> Result<()> {
+/// Tests every service's contract on a live app of `topology` served by `host`.
+pub fn run(host: &Path, topology: Topology) -> Result<()> {
     let version = schemathesis_version()?;
-    eprintln!("Contract conformance with schemathesis {version}, settings in {CONFIG}");
-    let app = LiveApp::start(host)?;
+    eprintln!(
+        "Contract conformance ({} topology) with schemathesis {version}, settings in {CONFIG}",
+        topology.name()
+    );
+    let app = LiveApp::start(host, topology)?;
     let outcomes = test_every_service(&app);
     let keep_files = !matches!(&outcomes, Ok(all) if all.iter().all(|o| o.passed));
     let log = app.log();
     app.stop(keep_files);
     let outcomes = outcomes?;
 
-    println!("xtask: contract conformance:");
+    println!(
+        "xtask: contract conformance ({} topology):",
+        topology.name()
+    );
     for outcome in &outcomes {
         let verdict = if outcome.passed { "ok" } else { "FAILED" };
         let summary = outcome.summary.join("; ");
@@ -69,7 +79,8 @@ pub fn run(host: &Path) -> Result<()> {
         .collect();
     if !failed.is_empty() {
         bail!(
-            "contract conformance failed for {} (the host's output is in {})",
+            "contract conformance ({} topology) failed for {} (the host's output is in {})",
+            topology.name(),
             failed.join(", "),
             log.display()
         );

@@ -12,6 +12,7 @@ mod prerequisites;
 mod server;
 mod setup;
 mod test;
+mod topology;
 mod up;
 
 use std::process::ExitCode;
@@ -22,15 +23,17 @@ Usage: cargo xtask <command> [options] [-- passthrough args]
 Commands:
   build [--release]          install the wasm32-wasip2 target if missing, run the build
                              commands of spin.toml (like `spin build`), build spin-host
-  up [--release] [--watch] [-- ARGS]
+  up [--release] [--watch] [--topology chained|composed] [-- ARGS]
                              build, then run `spin-host up --runtime-config-file
                              runtime-config.toml ARGS` in the repository root;
+                             --topology composed serves spin.composed.toml (each
+                             service behind its composed edge) instead of spin.toml;
                              --watch: when files under a component's `watch` globs in
                              spin.toml change, rebuild only that component
                              (`spin-host build -c ID`) and have the host reload
                              (SIGHUP), which swaps it in while the rest keeps serving;
                              a failed build leaves the running version serving
-  test [--no-conformance] [-- ARGS]
+  test [--no-conformance] [--topology chained|composed] [-- ARGS]
                              install what the tests need if missing (redis-server from
                              Debian's packages when root, schemathesis with pip at the
                              pinned version), build (also tests/apps/*/spin.toml), then
@@ -38,8 +41,11 @@ Commands:
                              (SPIN_BIN, if set, is passed on for the comparison tests),
                              then contract conformance: schemathesis against
                              each service's contract through the gateway of a live app
-                             (settings in xtask/conformance/); --no-conformance skips it
-  conformance                build, then only the contract conformance step of `test`
+                             (settings in xtask/conformance/); --no-conformance skips it.
+                             The app suites and conformance run once per topology
+                             (APP_TOPOLOGY tells the harness); --topology picks one
+  conformance [--topology chained|composed]
+                             build, then only the contract conformance step of `test`
   bench [--duration SECS] [--connections N[,N...]]
                              load-test the visits API with wrk (default 10 s at 1 and 32
                              connections); with SPIN_BIN set, also against Spin

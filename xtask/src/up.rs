@@ -13,6 +13,7 @@ use crate::{
     admin_token,
     build::{self, Components},
     setup::{self, Profile},
+    topology::Topology,
 };
 
 pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
@@ -23,6 +24,7 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
         Profile::Dev
     };
     let watch = crate::take_flag(&mut options, "--watch");
+    let topology = Topology::take_option(&mut options)?;
     crate::reject_unknown("up", &options, Some("spin-host up"))?;
     build::build(profile, Components::App)?;
 
@@ -30,6 +32,7 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
     let mut host = Command::new(setup::host_binary(profile));
     host.current_dir(setup::repo_root())
         .args(["up", "--runtime-config-file", runtime_config])
+        .args(topology.up_args())
         .args(host_args);
     if let Some(token) = admin_token::for_local_run(&setup::repo_root(), host_args)? {
         eprintln!(
@@ -40,7 +43,12 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
         host.env(admin_token::ENV, token);
     }
     if watch {
-        return watch::run(profile, host, setup::repo_root().join(runtime_config));
+        return watch::run(
+            profile,
+            host,
+            topology.manifest(),
+            setup::repo_root().join(runtime_config),
+        );
     }
     eprintln!("Running `{}`", setup::describe(&host));
     exec(host)

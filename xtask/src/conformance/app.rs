@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use crate::admin_token;
 use crate::server::{self, Server, ServerSpec};
+use crate::topology::Topology;
 
 pub struct LiveApp {
     server: Server,
@@ -19,9 +20,14 @@ pub struct LiveApp {
 }
 
 impl LiveApp {
-    /// Starts `host` from the repository root and waits until it answers its health check.
-    pub fn start(host: &Path) -> Result<LiveApp> {
-        let dir = std::env::temp_dir().join(format!("xtask-conformance-{}", std::process::id()));
+    /// Starts `host` from the repository root serving `topology`, and waits until it answers
+    /// its health check.
+    pub fn start(host: &Path, topology: Topology) -> Result<LiveApp> {
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-conformance-{}-{}",
+            topology.name(),
+            std::process::id()
+        ));
         let _ = fs::remove_dir_all(&dir);
         let state_dir = dir.join("state");
         fs::create_dir_all(&state_dir)
@@ -36,7 +42,7 @@ impl LiveApp {
             runtime_config,
             state_dir,
             log: dir.join("host.log"),
-            extra_args: Vec::new(),
+            extra_args: topology.up_args(),
             // In the environment, not the arguments, so it stays out of process listings.
             env: vec![(admin_token::ENV.to_owned(), admin_token.clone())],
         })?;

@@ -23,9 +23,13 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// Serves with `host` (a `spin-host up` command) and rebuilds on changes until Ctrl-C or
 /// SIGTERM, or until the host exits; then exits with the host's exit code.
-pub fn run(profile: Profile, mut host: Command, runtime_config: PathBuf) -> Result<()> {
+pub fn run(
+    profile: Profile,
+    mut host: Command,
+    manifest: PathBuf,
+    runtime_config: PathBuf,
+) -> Result<()> {
     stop_signal::install();
-    let manifest = setup::repo_root().join("spin.toml");
     let config_files = vec![manifest.clone(), runtime_config];
     let mut watches = watch_globs::read(&manifest)?;
     describe(&watches);

@@ -175,29 +175,32 @@ fn both_kinds_of_inheritance_at_once_fail_startup() {
     assert_mentions(&failure, "`inherit_configuration` cannot be combined");
 }
 
-/// The probe wrapped by the middleware, as spin-compat s.10 observed it on Spin 4.0.2;
-/// `inherit` is the parent's `dependencies_inherit_configuration`.
+/// `tests/apps/dependencies`: the probe wrapped by the middleware (as spin-compat s.10
+/// observed it on Spin 4.0.2) and the parent filled by the `library` component.
+fn dependencies_app() -> PathBuf {
+    repo_root().join("tests/apps/dependencies/spin.toml")
+}
+
+/// The dependencies app, as it is (`inherit`) or with `dependencies_inherit_configuration`
+/// false; either way the probe may try `http://127.0.0.1:1` (nothing listens there).
 fn wrapped_probe(inherit: bool) -> (tempfile::TempDir, TestApp) {
-    let manifest = with_components(&format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "wrapped"
-[variables]
-greeting = {{ default = "hi" }}
-[[trigger.http]]
-route = "/..."
-component = "wrapped"
-[component.wrapped]
-source = "{{middleware}}"
-key_value_stores = ["default"]
-sqlite_databases = ["default"]
-dependencies_inherit_configuration = {inherit}
-[component.wrapped.variables]
-greeting_line = "{{{{ greeting }}}}"
-[component.wrapped.dependencies]
-"wasi:http/incoming-handler@0.2.0" = {{ path = "{{probe}}" }}
-"#
-    ));
+    for component in ["deps-middleware", "probe", "deps-parent", "deps-library"] {
+        wasm(component);
+    }
+    let manifest = std::fs::read_to_string(dependencies_app()).expect("read the app");
+    let repo = repo_root();
+    let manifest = manifest
+        .replace(
+            "\"../../../target/",
+            &format!("\"{}/target/", repo.display()),
+        )
+        .replace(
+            "dependencies_inherit_configuration = true",
+            &format!(
+                "dependencies_inherit_configuration = {inherit}\n\
+                 allowed_outbound_hosts = [\"http://127.0.0.1:1\"]"
+            ),
+        );
     let (dir, spec) = manifest_in_temp_dir(&manifest);
     (dir, TestApp::start(spec))
 }
@@ -209,6 +212,22 @@ fn probe_json(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> 
     };
     assert_eq!(response.status, 200, "{method} {path}: {}", response.text());
     response.json()
+}
+
+#[test]
+fn the_dependencies_app_serves_as_it_is() {
+    wasm("deps-middleware");
+    let app = TestApp::start(integration_tests::AppSpec {
+        manifest: dependencies_app(),
+        ..Default::default()
+    });
+    assert_eq!(greeting(&app, "eve"), "hello, eve");
+    assert_eq!(
+        app.get("/__middleware").text(),
+        "answered by the middleware"
+    );
+    let var = probe_json(&app, "GET", "/probe/var/greeting_line", None);
+    assert_eq!(var, json!({"ok": "hi"}));
 }
 
 #[test]
@@ -234,6 +253,14 @@ fn an_inheriting_dependency_shares_the_parents_stores_and_variables() {
     assert_eq!(rows["rows"], json!([[42]]), "{rows}");
     let var = probe_json(&app, "GET", "/probe/var/greeting_line", None);
     assert_eq!(var, json!({"ok": "hi"}));
+    let env = probe_json(&app, "GET", "/probe/env?name=PROBE_ENV", None);
+    assert_eq!(env, json!({"ok": "from the parent"}));
+    // Allowed, so the request is made (and refused by the closed port).
+    let fetch = probe_json(&app, "GET", "/probe/fetch?url=http://127.0.0.1:1/", None);
+    assert!(
+        !fetch["code"].to_string().contains("HttpRequestDenied"),
+        "{fetch}"
+    );
 }
 
 #[test]
@@ -244,6 +271,13 @@ fn a_dependency_without_inheritance_is_denied_the_parents_capabilities() {
     let sql = json!({"sql": "SELECT 1", "params": []});
     let db = probe_json(&app, "POST", "/probe/sqlite/default", Some(&sql));
     assert_eq!(db["error"], "access-denied", "{db}");
+    let fetch = probe_json(&app, "GET", "/probe/fetch?url=http://127.0.0.1:1/", None);
+    assert!(
+        fetch["code"].to_string().contains("HttpRequestDenied"),
+        "{fetch}"
+    );
+    let env = probe_json(&app, "GET", "/probe/env?name=PROBE_ENV", None);
+    assert_eq!(env, json!({"ok": null}));
     // The middleware itself still answers.
     assert_eq!(app.get("/__middleware").status, 200);
 }

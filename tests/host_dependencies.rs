@@ -140,6 +140,34 @@ fn a_key_naming_no_import_fails_startup() {
 }
 
 #[test]
+fn a_missing_or_broken_dependency_fails_startup() {
+    let failure = refused(r#""test:deps/greeter" = { path = "missing.wasm" }"#);
+    assert_mentions(&failure, "missing.wasm");
+
+    let manifest = parent_manifest(r#""test:deps/greeter" = { path = "broken.wasm" }"#);
+    let body = manifest.split_once("name = \"deps\"\n").expect("header").1;
+    let manifest = format!("spin_manifest_version = 2\n[application]\nname = \"deps\"\n{body}");
+    let (dir, spec) = manifest_in_temp_dir(&manifest);
+    std::fs::write(dir.path().join("broken.wasm"), "not wasm").expect("write");
+    match TestApp::try_start(spec) {
+        Ok(app) => panic!("expected startup to fail:\n{}", app.stderr()),
+        Err(failure) => {
+            assert!(!failure.status.expect("exits").success());
+            assert_mentions(&failure, "test:deps/greeter");
+            assert!(!failure.stderr.contains("panicked"), "{}", failure.stderr);
+        }
+    }
+}
+
+#[test]
+fn an_export_the_dependency_lacks_fails_startup() {
+    let failure =
+        refused(r#""test:deps/greeter" = { path = "{library}", export = "test:deps/nowhere" }"#);
+    assert_mentions(&failure, "test:deps/nowhere");
+    assert!(!failure.stderr.contains("panicked"), "{}", failure.stderr);
+}
+
+#[test]
 fn registry_dependencies_fail_startup() {
     if is_real_spin() {
         eprintln!("skipped: the real Spin would try the registry");
@@ -263,35 +291,53 @@ fn an_inheriting_dependency_shares_the_parents_stores_and_variables() {
     );
 }
 
+/// `path` answered without what the parent's configuration holds: an error value, or (where
+/// a deny adapter traps) a 500.
+fn denied(app: &TestApp, path: &str) -> Value {
+    let response = app.get(path);
+    if response.status == 500 {
+        return Value::Null;
+    }
+    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
+    response.json()
+}
+
 #[test]
 fn a_dependency_without_inheritance_is_denied_the_parents_capabilities() {
     let (_dir, app) = wrapped_probe(false);
+    // As observed on Spin 4.0.2: the opens answer access-denied.
     let kv = probe_json(&app, "GET", "/probe/kv/default/get/k", None);
     assert_eq!(kv["error"], "access-denied", "{kv}");
     let sql = json!({"sql": "SELECT 1", "params": []});
     let db = probe_json(&app, "POST", "/probe/sqlite/default", Some(&sql));
     assert_eq!(db["error"], "access-denied", "{db}");
-    let fetch = probe_json(&app, "GET", "/probe/fetch?url=http://127.0.0.1:1/", None);
-    assert!(
-        fetch["code"].to_string().contains("HttpRequestDenied"),
-        "{fetch}"
-    );
-    let env = probe_json(&app, "GET", "/probe/env?name=PROBE_ENV", None);
-    assert_eq!(env, json!({"ok": null}));
+    // The others give nothing of the parent's.
+    let var = denied(&app, "/probe/var/greeting_line");
+    assert!(var.get("ok").is_none(), "{var}");
+    let env = denied(&app, "/probe/env?name=PROBE_ENV");
+    assert!(env.get("ok").is_none_or(Value::is_null), "{env}");
+    let fetch = denied(&app, "/probe/fetch?url=http://127.0.0.1:1/");
+    assert!(fetch.get("status").is_none(), "{fetch}");
     // The middleware itself still answers.
     assert_eq!(app.get("/__middleware").status, 200);
 }
 
 #[test]
-fn a_dependency_without_inheritance_reads_no_variable() {
+fn this_host_answers_a_denied_call_with_its_error_value() {
     if is_real_spin() {
-        eprintln!("skipped: Spin's deny adapter traps here (a 500), this host answers an error");
+        eprintln!("skipped: how a denied call other than an open fails is the host's own");
         return;
     }
     let (_dir, app) = wrapped_probe(false);
     let var = probe_json(&app, "GET", "/probe/var/greeting_line", None);
-    assert!(var.get("ok").is_none(), "{var}");
     assert!(var["error"].is_string(), "{var}");
+    let env = probe_json(&app, "GET", "/probe/env?name=PROBE_ENV", None);
+    assert_eq!(env, json!({"ok": null}));
+    let fetch = probe_json(&app, "GET", "/probe/fetch?url=http://127.0.0.1:1/", None);
+    assert!(
+        fetch["code"].to_string().contains("HttpRequestDenied"),
+        "{fetch}"
+    );
 }
 
 /// The app of [`a_changed_dependency_file_swaps_its_component_on_watch`]: the parent with a

@@ -40,6 +40,9 @@ pub fn denied_name(import: &str) -> Option<String> {
 
 /// `component` with every capability import renamed by [`denied_name`].
 pub fn deny_capabilities(component: &[u8]) -> Result<Vec<u8>> {
+    if !Parser::is_component(component) {
+        anyhow::bail!("not a WebAssembly component");
+    }
     let mut out = wasm_encoder::Component::new();
     let mut parser = Parser::new(0);
     let mut offset = 0;

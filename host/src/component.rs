@@ -125,9 +125,9 @@ impl Loader<'_> {
         wasm: &Wasm,
     ) -> Result<ProxyPre<InstanceState>> {
         let id = &decl.id;
-        let bytes = wasm
-            .composed(decl, self.cache_dir)
-            .with_context(|| format!("Failed to load component `{id}`: dependencies"))?;
+        let bytes = wasm.composed(decl, self.cache_dir).with_context(|| {
+            format!("Failed to load component `{id}`: cannot compose its dependencies")
+        })?;
         let component = engine::load_component(self.engine, &bytes, self.cache_dir)
             .with_context(|| format!("Failed to load component `{id}`"))?;
         // Spin links every interface it knows; imports this host lacks

@@ -137,3 +137,117 @@ pub(super) fn resolve_components(components: &mut BTreeMap<String, ComponentDecl
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::manifest::App;
+    use anyhow::Result;
+    use std::path::Path;
+
+    fn parse(dependencies: &str, extra: &str) -> Result<App> {
+        let text = format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "demo"
+[[trigger.http]]
+route = "/..."
+component = "api"
+[component.api]
+source = "api.wasm"
+{extra}
+[component.api.dependencies]
+{dependencies}
+[component.lib]
+source = "lib/lib.wasm"
+"#
+        );
+        App::parse(&text, Path::new("/app"))
+    }
+
+    fn error(dependencies: &str, extra: &str) -> String {
+        format!("{:#}", parse(dependencies, extra).unwrap_err())
+    }
+
+    #[test]
+    fn paths_resolve_against_the_manifest_and_components_to_their_source() {
+        let app = parse(
+            r#""a:b/c" = { path = "deps/c.wasm", export = "a:b/d" }
+"a:e" = { component = "lib" }"#,
+            "dependencies_inherit_configuration = true",
+        )
+        .unwrap();
+        let deps = &app.components["api"].dependencies;
+        assert_eq!(deps[0].path, Path::new("/app/deps/c.wasm"));
+        assert_eq!(deps[0].export.as_deref(), Some("a:b/d"));
+        assert_eq!(deps[1].path, Path::new("/app/lib/lib.wasm"));
+        assert!(deps.iter().all(|d| d.inherit));
+    }
+
+    #[test]
+    fn inheritance_is_off_unless_asked_for() {
+        let app = parse(
+            r#""a:b" = { path = "x.wasm" }
+"a:c" = { path = "x.wasm", inherit_configuration = true }"#,
+            "",
+        )
+        .unwrap();
+        let inherit: Vec<bool> = app.components["api"]
+            .dependencies
+            .iter()
+            .map(|d| d.inherit)
+            .collect();
+        assert_eq!(inherit, [false, true]);
+    }
+
+    #[test]
+    fn unsupported_or_contradictory_dependencies_are_refused() {
+        for (dependencies, extra, expected) in [
+            (
+                r#""a:b" = "1.0.0""#,
+                "",
+                "registry dependencies are not supported",
+            ),
+            (
+                r#""a:b" = { version = "1.0.0" }"#,
+                "",
+                "registry dependencies",
+            ),
+            (r#""a:b" = { url = "https://x/y.wasm" }"#, "", "URL"),
+            (
+                r#""a:b" = { path = "x.wasm", component = "lib" }"#,
+                "",
+                "not both",
+            ),
+            (r#""a:b" = {}"#, "", "needs a `path` or a `component`"),
+            (
+                r#""a:b" = { path = "x.wasm", colour = 1 }"#,
+                "",
+                "unknown field `colour`",
+            ),
+            (r#""a:b" = { component = "ghost" }"#, "", "not in the app"),
+            (
+                r#""a:b" = { component = "api" }"#,
+                "",
+                "the component itself",
+            ),
+            (
+                r#""Not_kebab" = { path = "x.wasm" }"#,
+                "",
+                "invalid dependency name",
+            ),
+            (
+                r#""a:b" = { path = "x.wasm", inherit_configuration = true }"#,
+                "dependencies_inherit_configuration = false",
+                "cannot be combined",
+            ),
+            (
+                r#""a:b" = { path = "x.wasm", inherit_configuration = ["variables"] }"#,
+                "",
+                "only `true` or `false`",
+            ),
+        ] {
+            let message = error(dependencies, extra);
+            assert!(message.contains(expected), "{dependencies}: {message}");
+        }
+    }
+}

@@ -12,7 +12,8 @@
 //! `deps-middleware` answers `/__middleware` itself and passes every other request on.
 
 use integration_tests::{
-    assert_mentions, expect_startup_failure, is_real_spin, manifest_in_temp_dir, repo_root, TestApp,
+    assert_mentions, expect_startup_failure, is_real_spin, manifest_in_temp_dir, repo_root,
+    write_file, TestApp,
 };
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -379,4 +380,70 @@ fn a_changed_dependency_file_swaps_its_component_on_watch() {
     );
     assert!(log.contains("Swapped component `parent`"), "{log}");
     assert_eq!(greeting(&app, "di"), "hello, di");
+
+    // Nothing changed since: a reload swaps nothing.
+    let before = app.stderr().len();
+    app.signal_reload();
+    let log = integration_tests::eventually(
+        std::time::Duration::from_secs(120),
+        "the SIGHUP reload",
+        || {
+            let log = app.stderr()[before..].to_owned();
+            if log.contains("Reloaded in ") {
+                Ok(log)
+            } else {
+                Err(log)
+            }
+        },
+    );
+    assert!(log.contains("0 component(s) swapped"), "{log}");
+}
+
+/// The composed components in a compile cache dir.
+fn composed_files(cache: &std::path::Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(cache)
+        .map(|entries| entries.flatten().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("composed-"))
+        .map(|e| {
+            let modified = e.metadata().and_then(|m| m.modified()).expect("mtime");
+            (e.file_name().to_string_lossy().into_owned(), modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_composition_is_cached_by_its_inputs() {
+    if is_real_spin() {
+        eprintln!("skipped: the compile cache is our host's own");
+        return;
+    }
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cache_arg = cache.path().to_str().expect("utf-8").to_owned();
+    let manifest = parent_manifest(r#""test:deps/greeter" = { path = "{library}" }"#);
+    let (dir, mut spec) = manifest_in_temp_dir(&manifest);
+    spec.extra_args = vec!["--cache-dir".into(), cache_arg.clone()];
+    let mut app = TestApp::start(spec);
+    assert_eq!(greeting(&app, "fay"), "hello, fay");
+    let first = composed_files(cache.path());
+    assert_eq!(first.len(), 1, "{first:?}");
+
+    // The same inputs: the cached composition is used, not written again.
+    app.restart();
+    assert_eq!(greeting(&app, "fay"), "hello, fay");
+    assert_eq!(composed_files(cache.path()), first);
+
+    // Another input (here the export): another composition.
+    write_file(
+        &dir.path().join("spin.toml"),
+        &parent_manifest(
+            r#""test:deps/greeter" = { path = "{library}", export = "test:deps/loud-greeter" }"#,
+        ),
+    );
+    app.restart();
+    assert_eq!(greeting(&app, "fay"), "HELLO, FAY!");
+    assert_eq!(composed_files(cache.path()).len(), 2);
 }

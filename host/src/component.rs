@@ -25,7 +25,7 @@ pub struct ComponentRuntime {
     pub source: PathBuf,
     /// Its dependencies' wasm files (watched too).
     pub dependency_sources: Vec<PathBuf>,
-    /// SHA-256 of the wasm, hex.
+    /// [`Wasm::digest`]: of the wasm, and of its dependencies' if any.
     pub digest: String,
     /// [`crate::capability_set::AppCapabilities::settings_digest`] when loaded.
     pub settings: String,
@@ -84,7 +84,10 @@ impl Wasm {
         if decl.dependencies.is_empty() {
             return Ok(Cow::Borrowed(&self.bytes));
         }
-        let cached = cache_dir.map(|dir| dir.join(format!("composed-{}.wasm", self.digest)));
+        // Another host version may compose differently.
+        let version = env!("CARGO_PKG_VERSION");
+        let cached =
+            cache_dir.map(|dir| dir.join(format!("composed-{version}-{}.wasm", self.digest)));
         if let Some(bytes) = cached.as_ref().and_then(|path| std::fs::read(path).ok()) {
             return Ok(Cow::Owned(bytes));
         }

@@ -7,8 +7,8 @@
 //! exporting `wasi:http/incoming-handler`) wrapping the probe serves requests end to end.
 //!
 //! Components (built by `cargo xtask test`, or `cargo build --target wasm32-wasip2 --release
-//! -p deps-parent -p deps-library -p deps-middleware -p probe`): `deps-parent` imports
-//! `test:deps/greeter`; `deps-library` exports it and `test:deps/loud-greeter`;
+//! -p <each>`): `deps-parent` imports `test:deps/greeter`, `deps-plain-parent` the plain-named
+//! `helper`; `deps-library` exports them and `test:deps/loud-greeter`;
 //! `deps-middleware` answers `/__middleware` itself and passes every other request on.
 
 use integration_tests::{
@@ -38,6 +38,7 @@ fn with_components(manifest: &str) -> String {
         .replace("{library}", &wasm("deps-library"))
         .replace("{middleware}", &wasm("deps-middleware"))
         .replace("{probe}", &wasm("probe"))
+        .replace("{plain-parent}", &wasm("deps-plain-parent"))
 }
 
 /// An app serving `/greet/...` with the parent, whose dependencies table is `dependencies`.
@@ -74,6 +75,27 @@ fn a_dependency_fills_the_import_its_interface_names() {
         r#""test:deps/greeter" = { path = "{library}" }"#,
     ));
     assert_eq!(greeting(&app, "ada"), "hello, ada");
+}
+
+#[test]
+fn a_plain_name_fills_the_import_of_that_name() {
+    let manifest = with_components(
+        r#"spin_manifest_version = 2
+[application]
+name = "plain"
+[[trigger.http]]
+route = "/shout/..."
+component = "plain-parent"
+[component.plain-parent]
+source = "{plain-parent}"
+[component.plain-parent.dependencies]
+helper = { path = "{library}" }
+"#,
+    );
+    let (_dir, app) = start(&manifest);
+    let response = app.get("/shout/hey");
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.text(), "HEY!");
 }
 
 #[test]
@@ -220,9 +242,7 @@ fn dependencies_app() -> PathBuf {
 /// The dependencies app, as it is (`inherit`) or with `dependencies_inherit_configuration`
 /// false; either way the probe may try `http://127.0.0.1:1` (nothing listens there).
 fn wrapped_probe(inherit: bool) -> (tempfile::TempDir, TestApp) {
-    for component in ["deps-middleware", "probe", "deps-parent", "deps-library"] {
-        wasm(component);
-    }
+    require_app_components();
     let manifest = std::fs::read_to_string(dependencies_app()).expect("read the app");
     let repo = repo_root();
     let manifest = manifest
@@ -250,9 +270,22 @@ fn probe_json(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> 
     response.json()
 }
 
+/// Panics, with how to build them, unless the dependencies app's components are built.
+fn require_app_components() {
+    for component in [
+        "deps-middleware",
+        "probe",
+        "deps-parent",
+        "deps-plain-parent",
+        "deps-library",
+    ] {
+        wasm(component);
+    }
+}
+
 #[test]
 fn the_dependencies_app_serves_as_it_is() {
-    wasm("deps-middleware");
+    require_app_components();
     let app = TestApp::start(integration_tests::AppSpec {
         manifest: dependencies_app(),
         ..Default::default()

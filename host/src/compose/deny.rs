@@ -1,9 +1,9 @@
 //! The host side of a non-inheriting dependency's capabilities: the imports
-//! `rename` moved under its own namespace are linked to functions that
-//! deny, the way Spin's deny adapter does: opening a store or database
-//! answers `access-denied`, an outbound request `HTTP-request-denied`, a
-//! variable an error, the environment is empty. A call with no such answer
-//! traps.
+//! `rename` moved under their own namespace are linked to functions that
+//! deny with the call's own error value. Opening a store or database answers
+//! `access-denied` (as Spin 4.0.2 was observed to), an outbound request
+//! `HTTP-request-denied`, a variable `other(...)`; the environment is empty.
+//! A call whose type has no such answer traps.
 
 use anyhow::Result;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
@@ -70,15 +70,13 @@ pub fn link_denied_imports<T: 'static>(
 
 /// Fills `results` with the function's denial, or traps without one.
 fn deny(qualified: &str, ty: &ComponentFunc, results: &mut [Val]) -> Result<()> {
-    let (Some(result), [slot]) = (ty.results().next(), results) else {
-        anyhow::bail!("`{qualified}`: denied, as the dependency does not inherit the component's configuration");
-    };
-    match denial(&result) {
-        Some(value) => {
+    let denial = ty.results().next().as_ref().and_then(denial);
+    match (denial, results) {
+        (Some(value), [slot]) => {
             *slot = value;
             Ok(())
         }
-        None => anyhow::bail!(
+        _ => anyhow::bail!(
             "`{qualified}`: denied, as the dependency does not inherit the component's configuration"
         ),
     }

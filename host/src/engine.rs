@@ -2,6 +2,7 @@
 //! components compiled once per content hash and cached on disk.
 
 use crate::capabilities::provides::Interface;
+use crate::compose;
 use crate::instance::InstanceState;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -101,14 +102,18 @@ fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     format!("{:x}", digest.finalize())
 }
 
-/// Writes via a temporary file and rename, so a concurrent reader never sees
-/// half an artifact.
 fn write_cache(path: &Path, component: &Component) -> Result<()> {
+    let artifact = component.serialize().map_err(anyhow::Error::from)?;
+    write_file_atomically(path, &artifact)
+}
+
+/// Writes via a temporary file and rename, so a concurrent reader never sees
+/// half a file.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("cache path has no directory")?;
     std::fs::create_dir_all(dir)?;
-    let artifact = component.serialize().map_err(anyhow::Error::from)?;
     let temp: PathBuf = dir.join(format!(".{}.{}.tmp", std::process::id(), rand_suffix()));
-    std::fs::write(&temp, artifact)?;
+    std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)?;
     Ok(())
 }
@@ -139,7 +144,9 @@ pub fn stub_unknown_imports(
     provided: &[Interface],
 ) -> Result<()> {
     for (name, item) in component.component_type().imports(engine) {
-        let provided = provided.iter().any(|interface| interface.matches(name));
+        // A non-inheriting dependency's capabilities are linked as denials.
+        let provided = provided.iter().any(|interface| interface.matches(name))
+            || compose::is_denied_import(name);
         let ComponentItem::ComponentInstance(instance) = item.ty else {
             continue;
         };

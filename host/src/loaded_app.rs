@@ -74,6 +74,16 @@ impl LoadedApp {
                     component.source.display()
                 );
             }
+            for dependency in &component.dependencies {
+                if !dependency.path.is_file() {
+                    anyhow::bail!(
+                        "Failed to load component `{}`: dependency \"{}\" source file {} does not exist",
+                        component.id,
+                        dependency.name,
+                        dependency.path.display()
+                    );
+                }
+            }
         }
         let capabilities = AppCapabilities::open(
             previous.map(|p| &p.capabilities),
@@ -101,6 +111,7 @@ impl LoadedApp {
             let runtime = ComponentRuntime {
                 id: decl.id.clone(),
                 source: decl.source.clone(),
+                dependency_sources: decl.dependencies.iter().map(|d| d.path.clone()).collect(),
                 digest: wasm.digest.clone(),
                 settings,
                 pre,

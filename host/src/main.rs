@@ -9,6 +9,7 @@ mod build;
 mod capabilities;
 mod capability_set;
 mod component;
+mod compose;
 mod engine;
 mod instance;
 mod loaded_app;

@@ -75,6 +75,7 @@ impl App {
                 .with_context(|| format!("component `{id}`"))?;
             components.insert(id, component);
         }
+        super::dependencies::resolve_components(&mut components)?;
 
         let mut http_triggers = Vec::new();
         for (kind, entries) in raw.trigger {
@@ -147,9 +148,11 @@ impl ComponentDecl {
         if !raw.ai_models.is_empty() {
             bail!("`ai_models`: not supported by this host");
         }
-        if raw.dependencies.is_some() || raw.dependencies_inherit_configuration.is_some() {
-            bail!("`dependencies`: component dependencies are not supported by this host");
-        }
+        let dependencies = super::dependencies::parse(
+            raw.dependencies,
+            raw.dependencies_inherit_configuration,
+            dir,
+        )?;
         let _ = (&raw.targets, &raw.tool, &raw.profile);
         let mut allowed_outbound_hosts = raw.allowed_outbound_hosts;
         for host in raw.allowed_http_hosts {
@@ -192,6 +195,7 @@ impl ComponentDecl {
             key_value_stores: raw.key_value_stores,
             sqlite_databases: raw.sqlite_databases,
             build,
+            dependencies,
         })
     }
 }

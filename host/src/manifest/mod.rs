@@ -4,8 +4,11 @@
 //! - `raw`: the serde shapes, strict like Spin's;
 //! - `load`: `App::load`, turning them into this model with Spin's validation;
 //! - `names`, `route_syntax`, `template`: the pure rules it validates by;
-//! - `select`: the subset `up -c` runs.
+//! - `select`: the subset `up -c` runs;
+//! - `dependencies`, `dependency_name`: `[component.<id>.dependencies]`.
 
+mod dependencies;
+pub mod dependency_name;
 mod load;
 mod names;
 mod raw;
@@ -13,6 +16,7 @@ pub mod route_syntax;
 mod select;
 pub mod template;
 
+pub use dependencies::DependencyDecl;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -50,6 +54,8 @@ pub struct ComponentDecl {
     pub key_value_stores: Vec<String>,
     pub sqlite_databases: Vec<String>,
     pub build: Option<BuildDecl>,
+    /// `[component.<id>.dependencies]`, composed into it at load time.
+    pub dependencies: Vec<DependencyDecl>,
 }
 
 #[derive(Debug, Clone)]

@@ -49,7 +49,9 @@ pub fn start(
 
 fn watched(app: &AppRuntime, config_files: &[PathBuf]) -> Vec<PathBuf> {
     let current = app.current();
-    let sources = current.components.values().map(|c| c.source.clone());
+    let sources = current.components.values().flat_map(|c| {
+        std::iter::once(c.source.clone()).chain(c.dependency_sources.iter().cloned())
+    });
     config_files.iter().cloned().chain(sources).collect()
 }
 

@@ -3,12 +3,24 @@
 //! (so a test can see it is there) and passes every other request, as it
 //! is, to the handler it imports.
 
-wit_bindgen::generate!({ world: "middleware", path: "wit", generate_all });
+wit_bindgen::generate!({
+    world: "middleware",
+    path: "wit",
+    // The request and response types are the `wasi` crate's; only the handler is generated.
+    with: {
+        "wasi:http/types@0.2.0": ::wasi::http::types,
+        "wasi:io/error@0.2.0": ::wasi::io::error,
+        "wasi:io/poll@0.2.0": ::wasi::io::poll,
+        "wasi:io/streams@0.2.0": ::wasi::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.0": ::wasi::clocks::monotonic_clock,
+        "wasi:http/incoming-handler@0.2.0": generate,
+    },
+});
 
-use exports::wasi::http::incoming_handler::Guest;
-use wasi::http::types::{
+use ::wasi::http::types::{
     Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
+use exports::wasi::http::incoming_handler::Guest;
 
 struct Middleware;
 

@@ -25,6 +25,12 @@ const CREDENTIALS: [&str; 2] = ["authorization", "x-api-key"];
 /// Prefixes of headers that only the gateway (or Spin) may set for a service.
 const IDENTITY_PREFIXES: [&str; 3] = ["x-gateway-", "spin-", "x-forwarded-"];
 
+/// The name of a header only the gateway sets: the caller's identity as it vouches for it. The
+/// edge middleware, which cannot remove a header before the service reads it, refuses these.
+pub fn poses_as_gateway(name: &str) -> bool {
+    name.starts_with("x-gateway-")
+}
+
 /// What the gateway tells a service about the request.
 pub struct Identity<'a> {
     pub request_id: &'a str,

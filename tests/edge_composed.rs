@@ -20,7 +20,7 @@ use toml::Value as Toml;
 
 /// The services the tests reach through their edge; the other edges are left out of the
 /// derived manifest (fewer compilations at startup).
-const COMPOSED: [&str; 2] = ["visits", "support"];
+const COMPOSED: [&str; 3] = ["visits", "support", "insights"];
 
 const NO_KEY: &str = "Bearer realm=\"gateway\"";
 const BAD_KEY: &str = "Bearer realm=\"gateway\", error=\"invalid_token\"";
@@ -190,6 +190,102 @@ fn keys_and_scopes_are_checked_before_the_service_sees_a_request() {
     // The gateway still serves discovery and sees the services behind chaining.
     let services = app.get_as(Credentials::None, "/services");
     assert_eq!(services.status, 200, "{}", services.text());
+}
+
+#[test]
+fn a_composed_service_still_publishes_through_the_private_event_log() {
+    let dir = scratch();
+    let app = start_composed(dir.path(), &[]);
+    let written = put_customer(&app, Credentials::Default, "c-7");
+    assert!(matches!(written.status, 200 | 201), "{}", written.text());
+    // support-edge's support forwards to events.spin.internal, which pushes to insights'
+    // private route; the view is read through insights-edge.
+    let view = eventually(Duration::from_secs(10), "insights view of c-7", || {
+        let read = app.get_as(Credentials::Default, "/insights/support/customers/c-7");
+        match read.status {
+            200 => Ok(read.json()),
+            status => Err(format!("{status}: {}", read.text())),
+        }
+    });
+    assert_eq!(view["name"], "Ada Lovelace", "{view}");
+}
+
+/// spin.composed.toml keeps spin.toml's components as they are and adds, per service of the
+/// registry, an edge on its public route composing exactly that service, declaring the
+/// service's stores and variables besides the gateway's stores.
+#[test]
+fn the_composed_manifest_is_the_chained_one_plus_an_edge_per_service() {
+    let read = |name: &str| -> Toml {
+        toml::from_str(&std::fs::read_to_string(repo_root().join(name)).unwrap()).unwrap()
+    };
+    let (chained, composed) = (read("spin.toml"), read("spin.composed.toml"));
+    assert_eq!(chained["variables"], composed["variables"]);
+    let composed_components = composed["component"].as_table().unwrap();
+    for (id, component) in chained["component"].as_table().unwrap() {
+        assert_eq!(
+            Some(component),
+            composed_components.get(id),
+            "component {id}"
+        );
+    }
+    let services = chained["variables"]["services"]["default"]
+        .as_str()
+        .unwrap();
+    for service in services.split(',') {
+        let id = format!("{service}-edge");
+        let edge = &composed_components[&id];
+        let inner = &chained["component"][service];
+        assert_eq!(
+            edge["dependencies"][plug::HTTP_HANDLER]["component"].as_str(),
+            Some(service)
+        );
+        assert_eq!(
+            edge["dependencies_inherit_configuration"].as_bool(),
+            Some(true)
+        );
+        assert_eq!(edge["variables"]["edge_service"].as_str(), Some(service));
+        for stores in ["sqlite_databases", "key_value_stores"] {
+            let declared = edge[stores].as_array().unwrap();
+            assert!(
+                declared.contains(&Toml::String("gateway".into())),
+                "{id} {stores}"
+            );
+            for label in inner
+                .get(stores)
+                .and_then(Toml::as_array)
+                .into_iter()
+                .flatten()
+            {
+                assert!(declared.contains(label), "{id} lacks {stores} {label}");
+            }
+        }
+        assert_eq!(
+            edge.get("allowed_outbound_hosts"),
+            inner.get("allowed_outbound_hosts"),
+            "{id}"
+        );
+        for (name, value) in inner
+            .get("variables")
+            .and_then(Toml::as_table)
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(
+                edge["variables"].get(name),
+                Some(value),
+                "{id} variable {name}"
+            );
+        }
+        let routed = composed["trigger"]["http"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|trigger| {
+                trigger["component"].as_str() == Some(&id)
+                    && trigger["route"].as_str() == Some(&format!("/{service}/..."))
+            });
+        assert!(routed, "{id} serves /{service}/...");
+    }
 }
 
 #[test]

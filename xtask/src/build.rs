@@ -1,4 +1,5 @@
-//! `cargo xtask build`: the wasm target, the components (like `spin build`), the host.
+//! `cargo xtask build`: the wasm target, the components (like `spin build`, also those of
+//! spin.composed.toml's compositions), the host.
 
 use std::path::PathBuf;
 
@@ -48,7 +49,9 @@ pub fn build(profile: Profile, components: Components) -> Result<()> {
                 .current_dir(setup::repo_root()),
         )?;
     }
-    Ok(())
+    // The composed topology's edge, which `up --from spin.composed.toml`, `compose` and the
+    // tests of the composed topology need besides spin.toml's components.
+    crate::compose::build_components()
 }
 
 /// `tests/apps/*/spin.toml`, sorted.

@@ -21,12 +21,7 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let skip_build = crate::take_flag(&mut options, "--no-build");
     crate::reject_unknown("compose", &options, None)?;
     crate::reject_passthrough("compose", passthrough)?;
-    let manifest_path = setup::repo_root().join(MANIFEST);
-    let manifest = read_manifest(&manifest_path)?;
-    let pairs = plugged_pairs(&manifest)?;
-    if pairs.is_empty() {
-        bail!("{MANIFEST} plugs no component into another (no `[component.X.dependencies]` with \"{}\" = {{ component = \"...\" }})", plug::HTTP_HANDLER);
-    }
+    let (manifest, pairs) = read_pairs()?;
     if !skip_build {
         build(&manifest, &pairs)?;
     }
@@ -36,15 +31,34 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     for pair in &pairs {
         let written = compose(&manifest, pair, &out_dir)?;
         println!(
-            "composed {} = {} + {} -> {} ({} KB)",
+            "Composed {} into {}: {} ({} KB)",
             pair.service,
             pair.middleware,
-            pair.service,
             relative(&written.0),
             written.1 / 1024
         );
     }
     Ok(())
+}
+
+/// Builds what the compositions of the composed manifest are made of (the edge, the services),
+/// as `cargo xtask build` does for spin.toml.
+pub fn build_components() -> Result<()> {
+    let (manifest, pairs) = read_pairs()?;
+    println!("Building the components of {MANIFEST}'s compositions");
+    build(&manifest, &pairs)
+}
+
+fn read_pairs() -> Result<(Value, Vec<Pair>)> {
+    let manifest = read_manifest(&setup::repo_root().join(MANIFEST))?;
+    let pairs = plugged_pairs(&manifest)?;
+    if pairs.is_empty() {
+        bail!(
+            "{MANIFEST} plugs no component into another (no `[component.X.dependencies]` with \"{}\" = {{ component = \"...\" }})",
+            plug::HTTP_HANDLER
+        );
+    }
+    Ok((manifest, pairs))
 }
 
 /// A component of the manifest whose incoming-handler import is another component.

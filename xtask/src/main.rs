@@ -22,7 +22,8 @@ Usage: cargo xtask <command> [options] [-- passthrough args]
 
 Commands:
   build [--release]          install the wasm32-wasip2 target if missing, run the build
-                             commands of spin.toml (like `spin build`), build spin-host
+                             commands of spin.toml (like `spin build`) and of the edge
+                             of spin.composed.toml, build spin-host
   up [--release] [--watch] [-- ARGS]
                              build, then run `spin-host up --runtime-config-file
                              runtime-config.toml ARGS` in the repository root;

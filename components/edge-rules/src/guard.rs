@@ -105,9 +105,9 @@ pub async fn within_body_limit(
     request: IncomingRequest,
     limit: usize,
 ) -> Result<IncomingRequest, Refused> {
-    if !head
+    if head
         .declared_length()
-        .is_some_and(|length| length > limit as u64)
+        .is_none_or(|length| length <= limit as u64)
     {
         return Ok(request);
     }

@@ -139,6 +139,15 @@ mod tests {
     }
 
     #[test]
+    fn only_the_gateways_own_headers_pose_as_it() {
+        assert!(poses_as_gateway("x-gateway-key-id"));
+        assert!(poses_as_gateway("x-gateway-scopes"));
+        for name in ["x-request-id", "x-forwarded-for", "gateway", "x-gatewayish"] {
+            assert!(!poses_as_gateway(name), "{name}");
+        }
+    }
+
+    #[test]
     fn spoofed_identity_and_credentials_do_not_pass() {
         let incoming = headers(&[
             ("accept", "application/json"),

@@ -179,3 +179,60 @@ fn relative(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(text: &str) -> Value {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn each_component_dependency_on_the_handler_is_a_pair() {
+        let pairs = plugged_pairs(&manifest(
+            r#"
+            [component.visits]
+            source = "visits.wasm"
+            [component.visits-edge]
+            source = "edge.wasm"
+            [component.visits-edge.dependencies]
+            "wasi:http/incoming-handler@0.2.0" = { component = "visits" }
+            "#,
+        ))
+        .unwrap();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|pair| (pair.middleware.as_str(), pair.service.as_str()))
+            .collect();
+        assert_eq!(pairs, [("visits-edge", "visits")]);
+    }
+
+    #[test]
+    fn a_dependency_that_is_no_component_of_the_app_is_refused() {
+        let err = plugged_pairs(&manifest(
+            r#"
+            [component.edge]
+            source = "edge.wasm"
+            [component.edge.dependencies]
+            "wasi:http/incoming-handler@0.2.0" = { path = "other.wasm" }
+            "#,
+        ))
+        .err()
+        .expect("a path dependency is not composed here");
+        assert!(
+            err.to_string().contains("component.edge.dependencies"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_repositorys_composed_manifest_pairs_every_service() {
+        let (manifest, pairs) = read_pairs().unwrap();
+        assert_eq!(pairs.len(), 7);
+        for pair in &pairs {
+            assert_eq!(pair.middleware, format!("{}-edge", pair.service));
+            assert!(source(&manifest, &pair.service).is_ok());
+        }
+    }
+}

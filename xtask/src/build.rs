@@ -1,4 +1,5 @@
-//! `cargo xtask build`: the wasm target, the components (like `spin build`), the host.
+//! `cargo xtask build`: the wasm target, the components (like `spin build`, also those of
+//! spin.composed.toml's compositions), the host.
 
 use std::path::PathBuf;
 

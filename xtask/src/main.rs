@@ -6,6 +6,7 @@
 mod admin_token;
 mod bench;
 mod build;
+mod compose;
 mod conformance;
 mod http;
 mod prerequisites;
@@ -22,7 +23,8 @@ Usage: cargo xtask <command> [options] [-- passthrough args]
 
 Commands:
   build [--release]          install the wasm32-wasip2 target if missing, run the build
-                             commands of spin.toml (like `spin build`), build spin-host
+                             commands of spin.toml and spin.composed.toml (like
+                             `spin build`), build spin-host
   up [--release] [--watch] [--topology chained|composed] [-- ARGS]
                              build, then run `spin-host up --runtime-config-file
                              runtime-config.toml ARGS` in the repository root;
@@ -33,6 +35,11 @@ Commands:
                              (`spin-host build -c ID`) and have the host reload
                              (SIGHUP), which swaps it in while the rest keeps serving;
                              a failed build leaves the running version serving
+  compose [--no-build]       build the components of spin.composed.toml's compositions
+                             (each component whose wasi:http/incoming-handler import is
+                             another component: the edge and its service), then write
+                             each as one standalone component (`wac plug`'s result) to
+                             target/composed/<service>.wasm
   test [--no-conformance] [--topology chained|composed] [-- ARGS]
                              install what the tests need if missing (redis-server from
                              Debian's packages when root, schemathesis with pip at the
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
     let (options, passthrough) = split_passthrough(rest);
     let result = match command.as_str() {
         "build" => build::run(options, passthrough),
+        "compose" => compose::run(options, passthrough),
         "up" => up::run(options, passthrough),
         "test" => test::run(options, passthrough),
         "conformance" => conformance::command(options, passthrough),

@@ -12,34 +12,28 @@
 //!   through the gateway invalidates (`cache`).
 //!
 //! This file is the Spin layer (reading the request, writing the response, the log line); the
-//! request's way through the gateway is `pipeline`, and each rule has its own module.
+//! request's way through the gateway is `pipeline`. The rules themselves are the `edge-rules`
+//! crate's (shared with the edge middleware, `components/edge`), re-exported here.
 
-pub mod access;
-pub mod access_log;
 pub mod admin;
-pub mod cache;
-pub mod config;
-pub mod cors;
-pub mod forwarding;
-pub mod keys;
-pub mod keystore;
 pub mod pipeline;
 pub mod proxy;
-pub mod rate_limit;
 pub mod registry;
-pub mod reply;
-pub mod request_id;
 pub mod route;
+
+pub use edge_rules::{
+    access, access_log, cache, config, cors, forwarding, keys, keystore, rate_limit, reply,
+    request_id,
+};
 
 use std::time::Instant;
 
-use futures::SinkExt;
-use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use edge_rules::access_log::AccessLog;
+use edge_rules::respond::send;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
-use crate::access_log::{millis, AccessLog};
 use crate::pipeline::{RequestHead, Trace};
-use crate::reply::Reply;
 
 #[http_component]
 async fn handle_gateway(request: IncomingRequest, out: ResponseOutparam) {
@@ -49,42 +43,5 @@ async fn handle_gateway(request: IncomingRequest, out: ResponseOutparam) {
     let reply = pipeline::serve(&head, request, &mut trace).await;
     let status = reply.status;
     send(out, reply, head.method == "HEAD").await;
-    AccessLog {
-        time: service_kit::clock::now_rfc3339(),
-        request_id: head.request_id.clone(),
-        key_id: trace.key_id,
-        method: head.method.clone(),
-        path: head.path.clone(),
-        status,
-        duration_ms: millis(started.elapsed()),
-        upstream: trace.upstream,
-        upstream_ms: trace.upstream_time.map(millis),
-        cache: trace.cache,
-    }
-    .write();
-}
-
-/// Writes the whole reply and finishes its body.
-async fn send(out: ResponseOutparam, reply: Reply, head_only: bool) {
-    let mut headers = reply.headers;
-    let body = if head_only { Vec::new() } else { reply.body };
-    if !head_only && reply.status != 204 && reply.status != 304 {
-        headers.push(("content-length".into(), body.len().to_string().into_bytes()));
-    }
-    let fields = Fields::from_list(&headers).unwrap_or_else(|err| {
-        eprintln!("gateway: response headers refused ({err:?}); sending the body without them");
-        Fields::new()
-    });
-    let response = OutgoingResponse::new(fields);
-    if response.set_status_code(reply.status).is_err() {
-        eprintln!("gateway: status {} refused", reply.status);
-    }
-    let mut sink = response.take_body();
-    out.set(response);
-    if !body.is_empty() {
-        if let Err(err) = sink.send(body).await {
-            eprintln!("gateway: could not send the response body: {err}");
-        }
-    }
-    // Dropping the sink finishes the body.
+    AccessLog::of(&head, trace, Some(status), started).write();
 }

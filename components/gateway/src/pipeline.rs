@@ -1,97 +1,26 @@
 //! A request's way through the gateway: preflight, route, authenticate, count, authorize, read
 //! the body, pass it on; then the headers every answer carries (request id, CORS, rate limit).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use edge_rules::guard::{authenticate, authorize, decorate, preflight, within_body_limit};
 use serde_json::json;
 use service_kit::clock::now_millis;
 use service_kit::request::read_body;
 use service_kit::ApiError;
 use spin_sdk::http::IncomingRequest;
 
-use crate::access::{self, Credential, Refusal};
+pub use edge_rules::guard::{RequestHead, Trace};
+
+use crate::access;
 use crate::cache::{self, Lookup};
 use crate::config::Settings;
-use crate::forwarding::{downstream_headers, upstream_headers, Header, Identity};
+use crate::forwarding::{downstream_headers, upstream_headers, Identity};
 use crate::keys::KeyRecord;
-use crate::keystore::KeyStore;
 use crate::proxy::CallError;
-use crate::rate_limit::{self, Verdict};
 use crate::reply::{method_not_allowed, Refused, Reply};
 use crate::route::{self, Route};
-use crate::{admin, proxy, registry, request_id};
-
-/// What the gateway reads of a request before deciding anything.
-pub struct RequestHead {
-    pub method: String,
-    pub path: String,
-    /// `?` and the query, or empty.
-    pub query: String,
-    pub headers: Vec<Header>,
-    pub request_id: String,
-}
-
-impl RequestHead {
-    pub fn read(request: &IncomingRequest) -> RequestHead {
-        let path_with_query = request.path_with_query().unwrap_or_default();
-        let (path, query) = match path_with_query.split_once('?') {
-            Some((path, query)) => (path.to_owned(), format!("?{query}")),
-            None => (path_with_query, String::new()),
-        };
-        let headers: Vec<Header> = request
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value))
-            .collect();
-        let mut head = RequestHead {
-            method: request.method().to_string(),
-            path,
-            query,
-            headers,
-            request_id: String::new(),
-        };
-        head.request_id = request_id::accept_or_generate(head.header("x-request-id"));
-        head
-    }
-
-    /// The first value of `name` (lowercase), as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .and_then(|(_, value)| std::str::from_utf8(value).ok())
-    }
-
-    /// Spin appends its own `spin-client-addr` after any the client sent, so the last is true.
-    fn client_addr(&self) -> Option<&str> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(key, _)| key == "spin-client-addr")
-            .and_then(|(_, value)| std::str::from_utf8(value).ok())
-    }
-
-    fn declared_length(&self) -> Option<u64> {
-        self.header("content-length")?.trim().parse().ok()
-    }
-
-    fn is_preflight(&self) -> bool {
-        self.method == "OPTIONS"
-            && self.header("origin").is_some()
-            && self.header("access-control-request-method").is_some()
-    }
-}
-
-/// What the access log reports beyond the request itself.
-#[derive(Debug, Default)]
-pub struct Trace {
-    pub key_id: Option<String>,
-    pub rate: Option<Verdict>,
-    pub upstream: Option<String>,
-    pub upstream_time: Option<Duration>,
-    pub cache: Option<&'static str>,
-}
+use crate::{admin, proxy, registry};
 
 /// The whole answer to a request, every header included.
 pub async fn serve(head: &RequestHead, request: IncomingRequest, trace: &mut Trace) -> Reply {
@@ -119,18 +48,7 @@ async fn dispatch(
         Route::Keys | Route::Key(_) => admin::MAX_BODY_BYTES.min(settings.max_body_bytes),
         _ => settings.max_body_bytes,
     };
-    // A body declared too large is refused before anything else is done for it (no key lookup,
-    // no rate count). It is still read and dropped (up to a bound), so that a client that is
-    // still sending gets to read the 413.
-    if head
-        .declared_length()
-        .is_some_and(|length| length > body_limit as u64)
-    {
-        let refusal = read_body(request, body_limit).await.err();
-        return Err(refusal
-            .unwrap_or_else(|| ApiError::too_large("request body too large"))
-            .into());
-    }
+    let request = within_body_limit(head, request, body_limit).await?;
     match &route {
         Route::Keys | Route::Key(_) => {
             admin::authorize(head.header("authorization"))?;
@@ -152,13 +70,7 @@ async fn dispatch(
         }
         Route::Upstream(service) => {
             let caller = authenticate(head, settings, trace)?;
-            access::authorize(
-                caller.as_ref(),
-                service,
-                &head.method,
-                settings.is_public_read(service),
-            )
-            .map_err(refused)?;
+            authorize(caller.as_ref(), service, head, settings)?;
             let caller = caller.as_ref();
             if settings.is_cached(service) {
                 return through_cache(settings, service, head, caller, request, body_limit, trace)
@@ -205,71 +117,6 @@ async fn discovery(route: &Route, settings: &Settings, request_id: &str) -> Repl
             registry::contract(name, request_id, settings.health_timeout).await
         }
         _ => Reply::error(ApiError::not_found("not a discovery resource")),
-    }
-}
-
-/// The key the request carries, checked and counted; `None` for an anonymous request. A key
-/// that is sent is always checked, even where none is needed.
-fn authenticate(
-    head: &RequestHead,
-    settings: &Settings,
-    trace: &mut Trace,
-) -> Result<Option<KeyRecord>, Refused> {
-    let token =
-        match Credential::from_headers(head.header("authorization"), head.header("x-api-key")) {
-            Credential::None => return Ok(None),
-            Credential::Malformed => {
-                return Err(invalid_token(
-                    "send the key as Authorization: Bearer <key> or x-api-key: <key>",
-                ))
-            }
-            Credential::Token(token) => token,
-        };
-    let Some(key) = KeyStore::open()?.authenticate(&token)? else {
-        return Err(invalid_token("the API key is unknown or revoked"));
-    };
-    trace.key_id = Some(key.id.clone());
-    let verdict = rate_limit::count_request(
-        &key.id,
-        key.rate_per_minute,
-        now_millis(),
-        settings.rate_window,
-    )?;
-    trace.rate = Some(verdict.clone());
-    if let Some(retry_after) = verdict.retry_after {
-        let message = format!(
-            "rate limit of {} requests per {} reached; retry in {retry_after} s",
-            verdict.limit,
-            rate_limit::describe_window(settings.rate_window)
-        );
-        return Err(Refused(
-            Reply::error(ApiError::new(429, message))
-                .with_header("retry-after", &retry_after.to_string()),
-        ));
-    }
-    Ok(Some(key))
-}
-
-fn invalid_token(message: &str) -> Refused {
-    Refused(Reply::error(ApiError::new(401, message)).with_header(
-        "www-authenticate",
-        "Bearer realm=\"gateway\", error=\"invalid_token\"",
-    ))
-}
-
-fn refused(refusal: Refusal) -> Refused {
-    match refusal {
-        Refusal::NoKey => Refused(
-            Reply::error(ApiError::new(
-                401,
-                "this request needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",
-            ))
-            .with_header("www-authenticate", "Bearer realm=\"gateway\""),
-        ),
-        Refusal::MissingScope(scope) => Refused(Reply::error(ApiError::new(
-            403,
-            format!("this key lacks the scope {scope}"),
-        ))),
     }
 }
 
@@ -378,38 +225,4 @@ async fn pass_on(
             )
         }),
     }
-}
-
-fn preflight(settings: &Settings, head: &RequestHead) -> Result<Reply, Refused> {
-    let origin = head.header("origin").unwrap_or_default();
-    if !settings.cors.allows(origin) {
-        return Err(ApiError::new(403, format!("origin {origin:?} is not allowed")).into());
-    }
-    let mut reply = Reply::empty(204);
-    for (name, value) in settings
-        .cors
-        .preflight_headers(origin, head.header("access-control-request-headers"))
-    {
-        reply = reply.with_header(&name, &value);
-    }
-    Ok(reply)
-}
-
-/// The headers every answer carries: the request id, CORS for an allowed origin, and the rate
-/// limit's state for a keyed request.
-fn decorate(mut reply: Reply, settings: &Settings, head: &RequestHead, trace: &Trace) -> Reply {
-    reply = reply.with_header("x-request-id", &head.request_id);
-    if let Some(origin) = head.header("origin") {
-        if settings.cors.allows(origin) && !reply.has_header("access-control-allow-origin") {
-            for (name, value) in settings.cors.response_headers(origin) {
-                reply = reply.with_header(&name, &value);
-            }
-        }
-    }
-    if let Some(rate) = &trace.rate {
-        reply = reply
-            .with_header("ratelimit-limit", &rate.limit.to_string())
-            .with_header("ratelimit-remaining", &rate.remaining.to_string());
-    }
-    reply
 }

@@ -25,6 +25,12 @@ const CREDENTIALS: [&str; 2] = ["authorization", "x-api-key"];
 /// Prefixes of headers that only the gateway (or Spin) may set for a service.
 const IDENTITY_PREFIXES: [&str; 3] = ["x-gateway-", "spin-", "x-forwarded-"];
 
+/// The name of a header only the gateway sets: the caller's identity as it vouches for it. The
+/// edge middleware, which cannot remove a header before the service reads it, refuses these.
+pub fn poses_as_gateway(name: &str) -> bool {
+    name.starts_with("x-gateway-")
+}
+
 /// What the gateway tells a service about the request.
 pub struct Identity<'a> {
     pub request_id: &'a str,
@@ -130,6 +136,15 @@ mod tests {
             .filter(|(key, _)| key == name)
             .map(|(_, value)| std::str::from_utf8(value).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn only_the_gateways_own_headers_pose_as_it() {
+        assert!(poses_as_gateway("x-gateway-key-id"));
+        assert!(poses_as_gateway("x-gateway-scopes"));
+        for name in ["x-request-id", "x-forwarded-for", "gateway", "x-gatewayish"] {
+            assert!(!poses_as_gateway(name), "{name}");
+        }
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! follow a request (its id), attribute it (the key), and see where its time went (the
 //! upstream's share of the total).
 
+use std::time::Instant;
+
 use serde::Serialize;
+
+use crate::guard::{RequestHead, Trace};
 
 #[derive(Debug, Default, Serialize)]
 pub struct AccessLog {
@@ -11,7 +15,9 @@ pub struct AccessLog {
     pub key_id: Option<String>,
     pub method: String,
     pub path: String,
-    pub status: u16,
+    /// The answer's status; `null` when the edge middleware handed the request to its service,
+    /// which then answered the client itself (`wasi:http` 0.2 gives a middleware no view of it).
+    pub status: Option<u16>,
     pub duration_ms: f64,
     /// The service the request was passed to, if any.
     pub upstream: Option<String>,
@@ -22,6 +28,27 @@ pub struct AccessLog {
 }
 
 impl AccessLog {
+    /// The line for a request that started at `started` and was answered with `status`.
+    pub fn of(
+        head: &RequestHead,
+        trace: Trace,
+        status: Option<u16>,
+        started: Instant,
+    ) -> AccessLog {
+        AccessLog {
+            time: service_kit::clock::now_rfc3339(),
+            request_id: head.request_id.clone(),
+            key_id: trace.key_id,
+            method: head.method.clone(),
+            path: head.path.clone(),
+            status,
+            duration_ms: millis(started.elapsed()),
+            upstream: trace.upstream,
+            upstream_ms: trace.upstream_time.map(millis),
+            cache: trace.cache,
+        }
+    }
+
     pub fn write(&self) {
         let Ok(mut line) = serde_json::to_vec(self) else {
             return;
@@ -59,7 +86,7 @@ mod tests {
             request_id: "r1".into(),
             method: "GET".into(),
             path: "/visits/1".into(),
-            status: 200,
+            status: Some(200),
             duration_ms: millis(std::time::Duration::from_micros(1234)),
             upstream: Some("visits".into()),
             ..AccessLog::default()

@@ -51,6 +51,6 @@ pub use probe::*;
 pub use probe_app::*;
 pub use redis::RedisServer;
 pub use requests::Credentials;
-pub use topology::{Topology, TOPOLOGY_ENV};
+pub use topology::{skipped_in, Topology, TOPOLOGY_ENV};
 pub use upstream::{RecordedRequest, SilentServer, UpstreamServer};
 pub use wait::{eventually, eventually_contains};

@@ -153,6 +153,8 @@ fn a_key_without_the_scope_is_403_naming_it() {
     assert_eq!(created.status, 201, "{}", created.text());
     let read = app.get_as(Credentials::Key(&writer), "/support/customers/c-2");
     assert_error(&read, 403, &["support:read"]);
+    // A refusal is the front's own answer, with its request id, in both topologies.
+    assert!(read.header("x-request-id").is_some(), "{:?}", read.headers);
 }
 
 #[test]

@@ -100,6 +100,11 @@ fn a_key_over_its_rate_gets_429_until_the_next_window() {
         }
     }
     assert_error(&refused, 429, &[]);
+    assert!(
+        refused.header("x-request-id").is_some(),
+        "{:?}",
+        refused.headers
+    );
     assert_eq!(refused.header("ratelimit-limit"), Some("3"));
     assert_eq!(remaining(&refused), 0);
     let retry_after: i64 = refused
@@ -169,7 +174,13 @@ fn concurrent_requests_over_the_limit_get_exactly_the_limit() {
         (ok.len(), limited),
         (LIMIT, REQUESTS - LIMIT),
         "statuses: {:?}",
-        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+        responses
+            .iter()
+            .map(|r| match r.status {
+                200 | 429 => r.status.to_string(),
+                _ => format!("{} {}", r.status, r.text()),
+            })
+            .collect::<Vec<_>>()
     );
     for refused in responses.iter().filter(|r| r.status == 429) {
         assert_eq!(remaining(refused), 0);
@@ -336,8 +347,20 @@ fn padded_load(size: usize) -> Vec<u8> {
 #[test]
 fn a_body_over_1_mib_is_413_and_never_reaches_the_service() {
     let app = TestApp::start_main_app();
-    let response = app.put("/visits", JSON, padded_load(MIB + 1));
+    let headers = [("content-type", JSON), ("origin", "https://a.example")];
+    let response = app.request("PUT", "/visits", &headers, padded_load(MIB + 1));
     assert_error(&response, 413, &[]);
+    // The front's own answer: with its request id and readable cross-origin.
+    assert!(
+        response.header("x-request-id").is_some(),
+        "{:?}",
+        response.headers
+    );
+    let origin = response.header("access-control-allow-origin");
+    assert!(
+        origin == Some("*") || origin == Some("https://a.example"),
+        "allow-origin {origin:?}"
+    );
     assert_eq!(app.get_json("/visits/9"), json!([]));
 
     // Exactly the limit passes.

@@ -23,7 +23,9 @@
 //! - `probe` and `probe_app`: the conformance app and its probe component;
 //! - `clock` and `wait`: timestamps, and [`eventually`], the only way a test waits;
 //! - `files`: the repository root and small file helpers;
-//! - `topology`: which manifest the main app starts from (`APP_TOPOLOGY`).
+//! - `topology`: which manifest the main app starts from (`APP_TOPOLOGY`), what the composed
+//!   edge cannot do by design (asked with e.g. [`Topology::decorates_answers`]), and
+//!   [`skipped_in`] for a test of which nothing applies in a topology.
 
 mod app;
 mod clock;

@@ -5,8 +5,8 @@
 //! Needs every component built (`cargo xtask build`).
 
 use integration_tests::{
-    assert_error, free_port, main_app_spec, AppSpec, Credentials, SilentServer, TestApp, JSON,
-    SERVICES,
+    assert_error, free_port, main_app_spec, AppSpec, Credentials, SilentServer, TestApp, Topology,
+    JSON, SERVICES,
 };
 use serde_json::{json, Value};
 
@@ -174,10 +174,13 @@ fn a_service_that_hangs_misses_the_gateways_deadlines() {
     assert!(error.contains("timed out after 600 ms"), "{report}");
 
     // A request passed on to it (its own health check reads the store): 504 with a JSON
-    // message naming the service and the deadline.
-    let passed_on = app.get("/telemetry/health");
-    assert_error(&passed_on, 504, &["telemetry", "600 ms"]);
-    assert!(passed_on.header("x-request-id").is_some());
+    // message naming the service and the deadline. Composed, the service runs in its edge's
+    // own instance, with no hop for the gateway to bound.
+    if Topology::current().proxies_with_deadlines() {
+        let passed_on = app.get("/telemetry/health");
+        assert_error(&passed_on, 504, &["telemetry", "600 ms"]);
+        assert!(passed_on.header("x-request-id").is_some());
+    }
     // The gateway itself goes on serving the other services.
     assert_eq!(app.get("/visits/health").status, 200);
 }

@@ -23,7 +23,9 @@
 //! - `probe` and `probe_app`: the conformance app and its probe component;
 //! - `clock` and `wait`: timestamps, and [`eventually`], the only way a test waits;
 //! - `files`: the repository root and small file helpers;
-//! - `topology`: which manifest the main app starts from (`APP_TOPOLOGY`).
+//! - `topology`: which manifest the main app starts from (`APP_TOPOLOGY`), what the composed
+//!   edge cannot do by design (asked with e.g. [`Topology::decorates_answers`]), and
+//!   [`skipped_in`] for a test of which nothing applies in a topology.
 
 mod app;
 mod clock;
@@ -51,6 +53,6 @@ pub use probe::*;
 pub use probe_app::*;
 pub use redis::RedisServer;
 pub use requests::Credentials;
-pub use topology::{Topology, TOPOLOGY_ENV};
+pub use topology::{skipped_in, Topology, TOPOLOGY_ENV};
 pub use upstream::{RecordedRequest, SilentServer, UpstreamServer};
 pub use wait::{eventually, eventually_contains};

@@ -7,6 +7,7 @@
 use super::bindings::fermyon::spin::sqlite::{Error as SqlError, QueryResult, RowResult, Value};
 use super::lock::is_busy;
 use super::pool::SqliteDatabase;
+use super::write_queue::writes;
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -52,15 +53,42 @@ pub fn run_on(
     sql: &str,
     parameters: &[Value],
 ) -> Result<QueryResult, Failure> {
+    with_connection(database, connection, |conn| {
+        run_first_statement(conn, sql, parameters)
+    })
+}
+
+/// Whether the statement must wait for the database's write turn before it
+/// runs (see [`super::write_queue`]): the database has a queue, the handle
+/// holds no turn yet and the statement may take the write lock.
+pub fn needs_turn(
+    database: &SqliteDatabase,
+    connection: &Mutex<Option<Connection>>,
+    sql: &str,
+) -> Result<bool, Failure> {
+    if database.writers.is_none() {
+        return Ok(false);
+    }
+    with_connection(database, connection, |conn| Ok(writes(conn, sql)))
+}
+
+/// Whether the handle's connection is outside any transaction (no connection
+/// yet counts as outside).
+pub fn in_autocommit(connection: &Mutex<Option<Connection>>) -> bool {
+    let slot = connection.lock().unwrap_or_else(|p| p.into_inner());
+    slot.as_ref().is_none_or(Connection::is_autocommit)
+}
+
+fn with_connection<T>(
+    database: &SqliteDatabase,
+    connection: &Mutex<Option<Connection>>,
+    work: impl FnOnce(&Connection) -> Result<T, Failure>,
+) -> Result<T, Failure> {
     let mut slot = connection.lock().unwrap_or_else(|p| p.into_inner());
     if slot.is_none() {
         *slot = Some(database.checkout().map_err(|_| Failure::NoConnection)?);
     }
-    run_first_statement(
-        slot.as_ref().expect("connection just opened"),
-        sql,
-        parameters,
-    )
+    work(slot.as_ref().expect("connection just opened"))
 }
 
 /// Prepares and runs only the first statement of `sql`; the rest is ignored.

@@ -3,7 +3,7 @@
 
 use super::bindings::fermyon::spin::sqlite::{self, Error as SqlError, QueryResult, Value};
 use super::connection::SqliteHandle;
-use super::execute::{run_on, Failure};
+use super::execute::{in_autocommit, needs_turn, run_on, Failure};
 use super::labels::SqliteComponent;
 use super::lock::Waiting;
 use crate::capabilities::provides::Interface;
@@ -60,6 +60,7 @@ impl sqlite::HostConnection for SqliteView<'_> {
             database: declared.database.clone(),
             ops: declared.ops.clone(),
             connection: Arc::new(Mutex::new(None)),
+            turn: None,
         };
         Ok(Ok(self.table.push(handle)?))
     }
@@ -70,17 +71,32 @@ impl sqlite::HostConnection for SqliteView<'_> {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, SqlError>> {
-        let handle = self.table.get(&handle)?;
+        let handle = self.table.get_mut(&handle)?;
         handle.ops.execute.inc();
         let database = handle.database.clone();
         let connection = handle.connection.clone();
+        if handle.turn.is_none() {
+            match needs_turn(&database, &connection, &statement) {
+                Ok(true) => {
+                    let queue = database.writers.as_ref().expect("checked by needs_turn");
+                    match queue.take_turn().await {
+                        Ok(turn) => handle.turn = Some(turn),
+                        Err(busy) => return Ok(Err(Failure::from(busy).into_sql_error())),
+                    }
+                }
+                Ok(false) => {}
+                Err(failure) => return Ok(Err(failure.into_sql_error())),
+            }
+        }
         let inline = {
             let _no_waiting = Waiting::forbidden();
             run_on(&database, &connection, &statement, &parameters)
         };
         let result = match inline {
             Err(failure) if failure.is_busy() => {
-                // Another writer holds the lock: wait for it off the async workers.
+                // A lock this host does not queue for (another process, or a
+                // write no turn was taken for): wait off the async workers.
+                let connection = connection.clone();
                 tokio::task::spawn_blocking(move || {
                     run_on(&database, &connection, &statement, &parameters)
                 })
@@ -88,6 +104,10 @@ impl sqlite::HostConnection for SqliteView<'_> {
             }
             other => other,
         };
+        if handle.turn.is_some() && in_autocommit(&connection) {
+            // Out of its transaction, the connection no longer holds the lock.
+            handle.turn = None;
+        }
         Ok(result.map_err(Failure::into_sql_error))
     }
 

@@ -4,6 +4,7 @@
 //! - `labels`: app-level state, the database behind each declared label;
 //! - `pool`: a database's storage and idle connections;
 //! - `lock`: when a statement may wait for another writer's lock;
+//! - `write_queue`: this host's writers to one file, first come first served;
 //! - `connection`: the guest's handle; `execute`: running a statement;
 //! - `interface`: the guest interface, per-instance state and `link`;
 //! - `metrics`: its operation counters.
@@ -17,6 +18,7 @@ mod labels;
 pub mod lock;
 mod metrics;
 mod pool;
+pub mod write_queue;
 
 pub use config::{SqliteConfig, DEFAULT_DATABASE_FILE};
 pub use interface::{link, SqliteInstance, SqliteView};

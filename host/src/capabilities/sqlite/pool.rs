@@ -6,11 +6,12 @@
 
 use super::config::SqliteConfig;
 use super::lock::{wait_for_lock, BUSY_TIMEOUT};
+use super::write_queue::WriteQueue;
 use anyhow::{Context, Result};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Idle connections kept per database file.
 const MAX_IDLE_CONNECTIONS: usize = 64;
@@ -22,6 +23,8 @@ pub struct SqliteDatabase {
     path: Option<PathBuf>,
     allow_attach_file: bool,
     pub(super) idle: Mutex<Vec<Connection>>,
+    /// The file's write queue; `None` in memory, where no two connections share data.
+    pub(super) writers: Option<Arc<WriteQueue>>,
 }
 
 impl SqliteDatabase {
@@ -34,13 +37,8 @@ impl SqliteDatabase {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let database = SqliteDatabase {
-            path: path.clone(),
-            allow_attach_file: *allow_attach_file,
-            idle: Mutex::new(Vec::new()),
-        };
         // Settle the journal mode once per file, not on every connection.
-        if let Some(path) = &database.path {
+        if let Some(path) = path {
             let conn = Connection::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -48,7 +46,12 @@ impl SqliteDatabase {
             // against a crash of the host once `execute` returns.
             conn.pragma_update(None, "journal_mode", "WAL")?;
         }
-        Ok(database)
+        Ok(SqliteDatabase {
+            path: path.clone(),
+            allow_attach_file: *allow_attach_file,
+            idle: Mutex::new(Vec::new()),
+            writers: path.as_deref().map(WriteQueue::for_file),
+        })
     }
 
     /// A connection for one guest handle: an idle one, or a new one.

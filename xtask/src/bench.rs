@@ -7,6 +7,7 @@
 mod gateway;
 mod latency;
 mod lua;
+mod selection;
 mod social;
 mod upgrade;
 mod wrk;
@@ -26,6 +27,7 @@ use crate::{
     prerequisites,
     setup::{self, Profile},
 };
+use selection::Selection;
 use wrk::Figures;
 
 const FIXTURE: &str = "components/visits/fixtures/sample.json";
@@ -48,6 +50,7 @@ const DURABILITY_ID: u32 = 1000;
 struct Settings {
     duration_secs: u64,
     connections: Vec<u32>,
+    selection: Selection,
 }
 
 impl Settings {
@@ -67,11 +70,16 @@ impl Settings {
                 .with_context(|| format!("--connections takes counts like `1,32`, not `{list}`"))?,
             None => vec![1, 32],
         };
+        let selection = match crate::take_value(&mut options, "--only")? {
+            Some(list) => Selection::parse(&list)?,
+            None => Selection::all(),
+        };
         crate::reject_unknown("bench", &options, None)?;
         ensure!(duration_secs > 0, "--duration must be at least 1 second");
         Ok(Settings {
             duration_secs,
             connections,
+            selection,
         })
     }
 }
@@ -87,6 +95,8 @@ enum Scenario {
     ReadTimeline,
 }
 
+/// Why a part left out by `--only` has no figures.
+const NOT_SELECTED: &str = "not selected by --only";
 /// Readings per request in the batched ingest scenario.
 const INGEST_BATCH: u32 = 100;
 /// Events published one by one for the latency figure.
@@ -112,6 +122,19 @@ impl Scenario {
             Scenario::IngestBatch => "POST /telemetry/readings (100)",
             Scenario::SendMessage => "POST /chat/.../messages",
             Scenario::ReadTimeline => "GET /feed/users/{id}/timeline",
+        }
+    }
+
+    /// Its name for `--only` (one of `selection::PARTS`).
+    fn part(self) -> &'static str {
+        match self {
+            Scenario::ReadVisits => "visits-read",
+            Scenario::RecordVisit => "visits-write",
+            Scenario::CreateTicket => "tickets",
+            Scenario::IngestOne => "ingest",
+            Scenario::IngestBatch => "ingest-batch",
+            Scenario::SendMessage => "send",
+            Scenario::ReadTimeline => "timeline",
         }
     }
 
@@ -283,7 +306,11 @@ fn bench_server(
     let scripts = write_scripts(dir, &key, &seeded)?;
 
     let mut runs = Vec::new();
+    let selected = |part: &str| settings.selection.runs(part);
     for (index, scenario) in Scenario::ALL.into_iter().enumerate() {
+        if !selected(scenario.part()) {
+            continue;
+        }
         for &connections in &settings.connections {
             eprintln!(
                 "bench: {}: {} with {connections} connection(s) for {} s",
@@ -308,35 +335,49 @@ fn bench_server(
         "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
         spec.name
     );
-    let latency = latency::measure(server.addr(), &key, LATENCY_EVENTS).map_err(|err| {
-        eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
-        format!("{err:#}")
-    });
+    let latency = if selected("latency") {
+        latency::measure(server.addr(), &key, LATENCY_EVENTS).map_err(|err| {
+            eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
+            format!("{err:#}")
+        })
+    } else {
+        Err(NOT_SELECTED.to_owned())
+    };
     let peak_rss_kib = server.peak_rss_kib();
 
     eprintln!(
         "bench: {}: durability: POST, read the count, kill -9, restart, read again",
         spec.name
     );
-    let durability = check_durability(&mut server, &mut spec, &key).map_err(|err| {
-        eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
-        format!("{err:#}")
-    });
+    let durability = if selected("durability") {
+        check_durability(&mut server, &mut spec, &key).map_err(|err| {
+            eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
+            format!("{err:#}")
+        })
+    } else {
+        Err(NOT_SELECTED.to_owned())
+    };
     drop(server);
-    let manifest = gateway::direct_manifest(dir)?;
-    let direct_reads = bench_reads_variant(
-        &spec,
-        settings,
-        "visits direct",
-        &["--from", &manifest.display().to_string()],
-    )?;
-    let uncached_reads = bench_reads_variant(
-        &spec,
-        settings,
-        "gateway without its read cache",
-        &["--variable", "cache_ttl_seconds=0"],
-    )?;
-    let upgrade = upgrades.then(|| {
+    let mut direct_reads = Vec::new();
+    if selected("direct") {
+        let manifest = gateway::direct_manifest(dir)?;
+        direct_reads = bench_reads_variant(
+            &spec,
+            settings,
+            "visits direct",
+            &["--from", &manifest.display().to_string()],
+        )?;
+    }
+    let mut uncached_reads = Vec::new();
+    if selected("uncached") {
+        uncached_reads = bench_reads_variant(
+            &spec,
+            settings,
+            "gateway without its read cache",
+            &["--variable", "cache_ttl_seconds=0"],
+        )?;
+    }
+    let upgrade = (upgrades && selected("upgrade")).then(|| {
         let scripts = upgrade::Scripts {
             chat_send: &scripts[&scenario_index(Scenario::SendMessage)],
             feed_timeline: &scripts[&scenario_index(Scenario::ReadTimeline)],

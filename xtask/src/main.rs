@@ -40,9 +40,12 @@ Commands:
                              each service's contract through the gateway of a live app
                              (settings in xtask/conformance/); --no-conformance skips it
   conformance                build, then only the contract conformance step of `test`
-  bench [--duration SECS] [--connections N[,N...]]
+  bench [--duration SECS] [--connections N[,N...]] [--only PART[,PART...]]
                              load-test the visits API with wrk (default 10 s at 1 and 32
-                             connections); with SPIN_BIN set, also against Spin
+                             connections); with SPIN_BIN set, also against Spin; --only
+                             runs some parts: visits-read, visits-write, tickets, ingest,
+                             ingest-batch, send, timeline, latency, durability, direct,
+                             uncached, upgrade
   help                       print this message
 ";
 

@@ -331,11 +331,11 @@ fn bench_server(
             runs.push((scenario, connections, figures));
         }
     }
-    eprintln!(
-        "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
-        spec.name
-    );
     let latency = if selected("latency") {
+        eprintln!(
+            "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
+            spec.name
+        );
         latency::measure(server.addr(), &key, LATENCY_EVENTS).map_err(|err| {
             eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
             format!("{err:#}")
@@ -345,11 +345,11 @@ fn bench_server(
     };
     let peak_rss_kib = server.peak_rss_kib();
 
-    eprintln!(
-        "bench: {}: durability: POST, read the count, kill -9, restart, read again",
-        spec.name
-    );
     let durability = if selected("durability") {
+        eprintln!(
+            "bench: {}: durability: POST, read the count, kill -9, restart, read again",
+            spec.name
+        );
         check_durability(&mut server, &mut spec, &key).map_err(|err| {
             eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
             format!("{err:#}")

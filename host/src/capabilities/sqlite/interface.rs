@@ -2,6 +2,7 @@
 //! instance's SQLite state, and the `link` step that adds it to a linker.
 
 use super::bindings::fermyon::spin::sqlite::{self, Error as SqlError, QueryResult, Value};
+use super::checkpoint;
 use super::connection::SqliteHandle;
 use super::execute::{in_autocommit, needs_turn, run_on, Failure};
 use super::labels::SqliteComponent;
@@ -90,15 +91,17 @@ impl sqlite::HostConnection for SqliteView<'_> {
         }
         let inline = {
             let _no_waiting = Waiting::forbidden();
-            run_on(&database, &connection, &statement, &parameters)
+            let result = run_on(&database, &connection, &statement, &parameters);
+            (result, checkpoint::take_due())
         };
-        let result = match inline {
-            Err(failure) if failure.is_busy() => {
+        let (result, checkpoint_due) = match inline {
+            (Err(failure), _) if failure.is_busy() => {
                 // A lock this host does not queue for (another process, or a
                 // write no turn was taken for): wait off the async workers.
-                let connection = connection.clone();
+                let (database, connection) = (database.clone(), connection.clone());
                 tokio::task::spawn_blocking(move || {
-                    run_on(&database, &connection, &statement, &parameters)
+                    let result = run_on(&database, &connection, &statement, &parameters);
+                    (result, checkpoint::take_due())
                 })
                 .await?
             }
@@ -107,6 +110,9 @@ impl sqlite::HostConnection for SqliteView<'_> {
         if handle.turn.is_some() && in_autocommit(&connection) {
             // Out of its transaction, the connection no longer holds the lock.
             handle.turn = None;
+        }
+        if checkpoint_due {
+            database.checkpoint_in_background();
         }
         Ok(result.map_err(Failure::into_sql_error))
     }

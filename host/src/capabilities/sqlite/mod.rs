@@ -5,11 +5,13 @@
 //! - `pool`: a database's storage and idle connections;
 //! - `lock`: when a statement may wait for another writer's lock;
 //! - `write_queue`: this host's writers to one file, first come first served;
+//! - `checkpoint`: WAL checkpoints beside the writers, not in their queue;
 //! - `connection`: the guest's handle; `execute`: running a statement;
 //! - `interface`: the guest interface, per-instance state and `link`;
 //! - `metrics`: its operation counters.
 
 mod bindings;
+mod checkpoint;
 mod config;
 mod connection;
 mod execute;

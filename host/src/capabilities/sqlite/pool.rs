@@ -4,6 +4,7 @@
 //! connection would have: no open transaction and no TEMP objects. Anything
 //! else is closed, exactly as Spin closes every connection.
 
+use super::checkpoint::note_wal_size;
 use super::config::SqliteConfig;
 use super::lock::{wait_for_lock, BUSY_TIMEOUT};
 use super::write_queue::WriteQueue;
@@ -11,6 +12,7 @@ use anyhow::{Context, Result};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Idle connections kept per database file.
@@ -25,6 +27,8 @@ pub struct SqliteDatabase {
     pub(super) idle: Mutex<Vec<Connection>>,
     /// The file's write queue; `None` in memory, where no two connections share data.
     pub(super) writers: Option<Arc<WriteQueue>>,
+    /// A checkpoint is running on the blocking pool (see [`super::checkpoint`]).
+    checkpointing: AtomicBool,
 }
 
 impl SqliteDatabase {
@@ -51,6 +55,7 @@ impl SqliteDatabase {
             allow_attach_file: *allow_attach_file,
             idle: Mutex::new(Vec::new()),
             writers: path.as_deref().map(WriteQueue::for_file),
+            checkpointing: AtomicBool::new(false),
         })
     }
 
@@ -84,11 +89,33 @@ impl SqliteDatabase {
         }
     }
 
+    /// Runs a passive checkpoint on the blocking pool, unless one is running.
+    pub(super) fn checkpoint_in_background(self: &Arc<Self>) {
+        if self.path.is_none() || self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let database = self.clone();
+        tokio::task::spawn_blocking(move || {
+            // Passive: copies what no reader still needs, never waits for a lock.
+            let checkpointed = database.checkout().and_then(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+                database.checkin(conn);
+                Ok(())
+            });
+            if let Err(err) = checkpointed {
+                tracing::warn!("SQLite checkpoint failed: {err}");
+            }
+            database.checkpointing.store(false, Ordering::Release);
+        });
+    }
+
     pub(super) fn connect(&self) -> rusqlite::Result<Connection> {
         let conn = match &self.path {
             Some(path) => Connection::open(path)?,
             None => Connection::open_in_memory()?,
         };
+        // Commits note that a checkpoint is due instead of running it themselves.
+        conn.wal_hook(Some(note_wal_size));
         conn.busy_handler(Some(wait_for_lock))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let allow_attach_file = self.allow_attach_file;

@@ -7,7 +7,7 @@
 use super::bindings::fermyon::spin::sqlite::{Error as SqlError, QueryResult, RowResult, Value};
 use super::lock::is_busy;
 use super::pool::SqliteDatabase;
-use super::write_queue::writes;
+use super::write_queue::{begins_transaction, writes};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -70,6 +70,12 @@ pub fn needs_turn(
         return Ok(false);
     }
     with_connection(database, connection, |conn| Ok(writes(conn, sql)))
+}
+
+/// Whether the statement is a transaction by itself: the connection is in
+/// autocommit and the statement does not begin a transaction that stays open.
+pub fn stands_alone(connection: &Mutex<Option<Connection>>, sql: &str) -> bool {
+    in_autocommit(connection) && !begins_transaction(sql)
 }
 
 /// Whether the handle's connection is outside any transaction (no connection

@@ -4,7 +4,7 @@
 use super::bindings::fermyon::spin::sqlite::{self, Error as SqlError, QueryResult, Value};
 use super::checkpoint;
 use super::connection::SqliteHandle;
-use super::execute::{in_autocommit, needs_turn, run_on, Failure};
+use super::execute::{in_autocommit, needs_turn, run_on, stands_alone, Failure};
 use super::labels::SqliteComponent;
 use super::lock::Waiting;
 use crate::capabilities::provides::Interface;
@@ -76,24 +76,42 @@ impl sqlite::HostConnection for SqliteView<'_> {
         handle.ops.execute.inc();
         let database = handle.database.clone();
         let connection = handle.connection.clone();
+        let run_here = || {
+            let _no_waiting = Waiting::forbidden();
+            let result = run_on(&database, &connection, &statement, &parameters);
+            (result, checkpoint::take_due())
+        };
+        let mut inline = None;
         if handle.turn.is_none() {
             match needs_turn(&database, &connection, &statement) {
                 Ok(true) => {
                     let queue = database.writers.as_ref().expect("checked by needs_turn");
-                    match queue.take_turn().await {
-                        Ok(turn) => handle.turn = Some(turn),
-                        Err(busy) => return Ok(Err(Failure::from(busy).into_sql_error())),
+                    if let Some(turn) = queue.try_take_turn() {
+                        handle.turn = Some(turn);
+                    } else {
+                        // A statement that is a whole transaction by itself holds the lock
+                        // for microseconds: it may use a gap while the next turn's holder
+                        // is not yet running (queueing it there builds a convoy of
+                        // one-statement writers); when the lock is really held, it queues.
+                        if stands_alone(&connection, &statement) {
+                            let attempt = run_here();
+                            if !matches!(&attempt.0, Err(failure) if failure.is_busy()) {
+                                inline = Some(attempt);
+                            }
+                        }
+                        if inline.is_none() {
+                            match queue.take_turn().await {
+                                Ok(turn) => handle.turn = Some(turn),
+                                Err(busy) => return Ok(Err(Failure::from(busy).into_sql_error())),
+                            }
+                        }
                     }
                 }
                 Ok(false) => {}
                 Err(failure) => return Ok(Err(failure.into_sql_error())),
             }
         }
-        let inline = {
-            let _no_waiting = Waiting::forbidden();
-            let result = run_on(&database, &connection, &statement, &parameters);
-            (result, checkpoint::take_due())
-        };
+        let inline = inline.unwrap_or_else(run_here);
         let (result, checkpoint_due) = match inline {
             (Err(failure), _) if failure.is_busy() => {
                 // A lock this host does not queue for (another process, or a

@@ -55,6 +55,12 @@ impl WriteQueue {
         queue
     }
 
+    /// The turn, if it is free and nobody is waiting for it.
+    pub fn try_take_turn(&self) -> Option<WriteTurn> {
+        let permit = self.turn.clone().try_acquire_owned().ok()?;
+        Some(WriteTurn { _permit: permit })
+    }
+
     /// Waits for this file's next turn, at most the busy timeout; on timeout
     /// the error SQLite gives for a busy database.
     pub async fn take_turn(&self) -> Result<WriteTurn, rusqlite::Error> {
@@ -76,6 +82,15 @@ pub fn busy_error() -> rusqlite::Error {
         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
         Some(BUSY_MESSAGE.to_owned()),
     )
+}
+
+/// Whether `sql` starts with `BEGIN` or `SAVEPOINT` (a transaction that stays open after it).
+pub fn begins_transaction(sql: &str) -> bool {
+    let first = sql
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .find(|word| !word.is_empty())
+        .unwrap_or_default();
+    first.eq_ignore_ascii_case("begin") || first.eq_ignore_ascii_case("savepoint")
 }
 
 /// Whether the first statement of `sql` may take the write lock: it changes
@@ -135,6 +150,31 @@ mod tests {
         ] {
             assert!(!writes(&conn, sql), "{sql}");
         }
+    }
+
+    #[test]
+    fn statements_that_leave_a_transaction_open_are_told_apart() {
+        for sql in ["BEGIN", " begin immediate", "SAVEPOINT a", "begin;"] {
+            assert!(begins_transaction(sql), "{sql}");
+        }
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "COMMIT",
+            "RELEASE a",
+            "beginning",
+        ] {
+            assert!(!begins_transaction(sql), "{sql}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_turn_is_taken_at_once_only_when_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = WriteQueue::for_file(&dir.path().join("db"));
+        let held = queue.try_take_turn().expect("a free turn");
+        assert!(queue.try_take_turn().is_none());
+        drop(held);
+        assert!(queue.try_take_turn().is_some());
     }
 
     #[tokio::test]

@@ -129,8 +129,8 @@ impl sqlite::HostConnection for SqliteView<'_> {
             // Out of its transaction, the connection no longer holds the lock.
             handle.turn = None;
         }
-        if checkpoint_due {
-            database.checkpoint_in_background();
+        if let Some(pages) = checkpoint_due {
+            database.checkpoint_in_background(pages);
         }
         Ok(result.map_err(Failure::into_sql_error))
     }

@@ -4,7 +4,7 @@
 //! connection would have: no open transaction and no TEMP objects. Anything
 //! else is closed, exactly as Spin closes every connection.
 
-use super::checkpoint::note_wal_size;
+use super::checkpoint::{note_wal_size, worth_it};
 use super::config::SqliteConfig;
 use super::lock::{wait_for_lock, BUSY_TIMEOUT};
 use super::write_queue::WriteQueue;
@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Idle connections kept per database file.
@@ -29,6 +29,8 @@ pub struct SqliteDatabase {
     pub(super) writers: Option<Arc<WriteQueue>>,
     /// A checkpoint is running on the blocking pool (see [`super::checkpoint`]).
     checkpointing: AtomicBool,
+    /// The WAL's size, in pages, when the last checkpoint was started.
+    checkpointed_at: AtomicI32,
 }
 
 impl SqliteDatabase {
@@ -56,6 +58,7 @@ impl SqliteDatabase {
             idle: Mutex::new(Vec::new()),
             writers: path.as_deref().map(WriteQueue::for_file),
             checkpointing: AtomicBool::new(false),
+            checkpointed_at: AtomicI32::new(0),
         })
     }
 
@@ -89,11 +92,16 @@ impl SqliteDatabase {
         }
     }
 
-    /// Runs a passive checkpoint on the blocking pool, unless one is running.
-    pub(super) fn checkpoint_in_background(self: &Arc<Self>) {
-        if self.path.is_none() || self.checkpointing.swap(true, Ordering::AcqRel) {
+    /// Runs a passive checkpoint on the blocking pool for a WAL of `pages`, unless one is
+    /// running or the last one was started less than a threshold of pages ago.
+    pub(super) fn checkpoint_in_background(self: &Arc<Self>, pages: i32) {
+        if self.path.is_none()
+            || !worth_it(pages, self.checkpointed_at.load(Ordering::Acquire))
+            || self.checkpointing.swap(true, Ordering::AcqRel)
+        {
             return;
         }
+        self.checkpointed_at.store(pages, Ordering::Release);
         let database = self.clone();
         tokio::task::spawn_blocking(move || {
             // Passive: copies what no reader still needs, never waits for a lock.

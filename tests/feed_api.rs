@@ -367,6 +367,31 @@ fn a_timeline_holds_own_and_followed_posts_newest_first() {
 }
 
 #[test]
+fn a_timeline_pages_through_a_prolific_author_and_a_quiet_one_in_order() {
+    // A page reads at most `limit` posts per author: bob fills many pages alone, cy's one old
+    // post must still come at its place, and dee (not followed) never shows.
+    let app = TestApp::start_main_app();
+    assert_eq!(follow(&app, "ada", "bob").status, 201);
+    assert_eq!(follow(&app, "ada", "cy").status, 201);
+    let mut expected = vec![given_post(&app, "cy", "cy, once")];
+    for i in 0..12 {
+        expected.push(given_post(&app, "bob", &format!("bob {i}")));
+        given_post(&app, "dee", &format!("dee {i}"));
+        if i % 5 == 0 {
+            expected.push(given_post(&app, "ada", &format!("ada {i}")));
+        }
+    }
+    expected.reverse();
+    for limit in [1, 3, 4, 100] {
+        assert_eq!(
+            all_ids(&app, &timeline("ada"), limit),
+            expected,
+            "pages of {limit}"
+        );
+    }
+}
+
+#[test]
 fn timeline_pages_never_repeat_or_skip_a_post_while_posts_arrive() {
     let app = TestApp::start_main_app();
     assert_eq!(follow(&app, "ada", "bob").status, 201);

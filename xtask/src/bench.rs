@@ -7,6 +7,7 @@
 mod gateway;
 mod latency;
 mod lua;
+mod selection;
 mod social;
 mod upgrade;
 mod wrk;
@@ -25,7 +26,9 @@ use crate::{
     build::{self, Components},
     prerequisites,
     setup::{self, Profile},
+    topology::Topology,
 };
+use selection::Selection;
 use wrk::Figures;
 
 const FIXTURE: &str = "components/visits/fixtures/sample.json";
@@ -48,6 +51,7 @@ const DURABILITY_ID: u32 = 1000;
 struct Settings {
     duration_secs: u64,
     connections: Vec<u32>,
+    selection: Selection,
 }
 
 impl Settings {
@@ -67,11 +71,16 @@ impl Settings {
                 .with_context(|| format!("--connections takes counts like `1,32`, not `{list}`"))?,
             None => vec![1, 32],
         };
+        let selection = match crate::take_value(&mut options, "--only")? {
+            Some(list) => Selection::parse(&list)?,
+            None => Selection::all(),
+        };
         crate::reject_unknown("bench", &options, None)?;
         ensure!(duration_secs > 0, "--duration must be at least 1 second");
         Ok(Settings {
             duration_secs,
             connections,
+            selection,
         })
     }
 }
@@ -87,6 +96,8 @@ enum Scenario {
     ReadTimeline,
 }
 
+/// Why a part left out by `--only` has no figures.
+const NOT_SELECTED: &str = "not selected by --only";
 /// Readings per request in the batched ingest scenario.
 const INGEST_BATCH: u32 = 100;
 /// Events published one by one for the latency figure.
@@ -112,6 +123,19 @@ impl Scenario {
             Scenario::IngestBatch => "POST /telemetry/readings (100)",
             Scenario::SendMessage => "POST /chat/.../messages",
             Scenario::ReadTimeline => "GET /feed/users/{id}/timeline",
+        }
+    }
+
+    /// Its name for `--only` (one of `selection::PARTS`).
+    fn part(self) -> &'static str {
+        match self {
+            Scenario::ReadVisits => "visits-read",
+            Scenario::RecordVisit => "visits-write",
+            Scenario::CreateTicket => "tickets",
+            Scenario::IngestOne => "ingest",
+            Scenario::IngestBatch => "ingest-batch",
+            Scenario::SendMessage => "send",
+            Scenario::ReadTimeline => "timeline",
         }
     }
 
@@ -161,6 +185,8 @@ struct Report {
     direct_reads: Vec<(u32, Figures)>,
     /// The visits read through the gateway with its read cache off.
     uncached_reads: Vec<(u32, Figures)>,
+    /// The same read from the composed topology (`spin.composed.toml`).
+    composed_reads: Vec<(u32, Figures)>,
     /// Chat upgraded under load (our host only: Spin has no reload).
     upgrade: Option<Result<upgrade::Upgrade, String>>,
 }
@@ -283,7 +309,11 @@ fn bench_server(
     let scripts = write_scripts(dir, &key, &seeded)?;
 
     let mut runs = Vec::new();
+    let selected = |part: &str| settings.selection.runs(part);
     for (index, scenario) in Scenario::ALL.into_iter().enumerate() {
+        if !selected(scenario.part()) {
+            continue;
+        }
         for &connections in &settings.connections {
             eprintln!(
                 "bench: {}: {} with {connections} connection(s) for {} s",
@@ -304,39 +334,65 @@ fn bench_server(
             runs.push((scenario, connections, figures));
         }
     }
-    eprintln!(
-        "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
-        spec.name
-    );
-    let latency = latency::measure(server.addr(), &key, LATENCY_EVENTS).map_err(|err| {
-        eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
-        format!("{err:#}")
-    });
+    let latency = if selected("latency") {
+        eprintln!(
+            "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
+            spec.name
+        );
+        latency::measure(server.addr(), &key, LATENCY_EVENTS).map_err(|err| {
+            eprintln!("bench: {}: latency not measured: {err:#}", spec.name);
+            format!("{err:#}")
+        })
+    } else {
+        Err(NOT_SELECTED.to_owned())
+    };
     let peak_rss_kib = server.peak_rss_kib();
 
-    eprintln!(
-        "bench: {}: durability: POST, read the count, kill -9, restart, read again",
-        spec.name
-    );
-    let durability = check_durability(&mut server, &mut spec, &key).map_err(|err| {
-        eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
-        format!("{err:#}")
-    });
+    let durability = if selected("durability") {
+        eprintln!(
+            "bench: {}: durability: POST, read the count, kill -9, restart, read again",
+            spec.name
+        );
+        check_durability(&mut server, &mut spec, &key).map_err(|err| {
+            eprintln!("bench: {}: durability check failed: {err:#}", spec.name);
+            format!("{err:#}")
+        })
+    } else {
+        Err(NOT_SELECTED.to_owned())
+    };
     drop(server);
-    let manifest = gateway::direct_manifest(dir)?;
-    let direct_reads = bench_reads_variant(
-        &spec,
-        settings,
-        "visits direct",
-        &["--from", &manifest.display().to_string()],
-    )?;
-    let uncached_reads = bench_reads_variant(
-        &spec,
-        settings,
-        "gateway without its read cache",
-        &["--variable", "cache_ttl_seconds=0"],
-    )?;
-    let upgrade = upgrades.then(|| {
+    let mut direct_reads = Vec::new();
+    if selected("direct") {
+        let manifest = gateway::direct_manifest(dir)?;
+        direct_reads = bench_reads_variant(
+            &spec,
+            settings,
+            "visits direct",
+            &["--from", &manifest.display().to_string()],
+        )?;
+    }
+    let mut uncached_reads = Vec::new();
+    if selected("uncached") {
+        uncached_reads = bench_reads_variant(
+            &spec,
+            settings,
+            "gateway without its read cache",
+            &["--variable", "cache_ttl_seconds=0"],
+        )?;
+    }
+    // The composed topology has no read cache: each read runs the edge and visits in one
+    // instance.
+    let mut composed_reads = Vec::new();
+    if selected("composed") {
+        let manifest = Topology::Composed.manifest();
+        composed_reads = bench_reads_variant(
+            &spec,
+            settings,
+            "composed topology",
+            &["--from", &manifest.display().to_string()],
+        )?;
+    }
+    let upgrade = (upgrades && selected("upgrade")).then(|| {
         let scripts = upgrade::Scripts {
             chat_send: &scripts[&scenario_index(Scenario::SendMessage)],
             feed_timeline: &scripts[&scenario_index(Scenario::ReadTimeline)],
@@ -354,6 +410,7 @@ fn bench_server(
         durability,
         direct_reads,
         uncached_reads,
+        composed_reads,
         upgrade,
     })
 }
@@ -584,34 +641,48 @@ fn print_reports(reports: &[Report], settings: &Settings) {
     }
 }
 
-/// The visits read through the gateway (with and without its read cache) against the same
-/// read served directly.
+/// The visits read on each path as a share of the same read served directly: through the
+/// gateway with its cache, chained through it without the cache, and composed with the edge.
 fn print_gateway_hop(report: &Report) {
     let share = |through: f64, direct: f64| 100.0 * through / direct.max(f64::MIN_POSITIVE);
     for (connections, direct) in &report.direct_reads {
-        let Some((_, _, through)) = report
+        println!(
+            "visits read, {connections} conns: direct {:.0} req/s (p50 {} ms, p99 {} ms, {} errors)",
+            direct.requests_per_sec,
+            ms(direct.p50_ms),
+            ms(direct.p99_ms),
+            direct.errors
+        );
+        let cached = report
             .runs
             .iter()
             .find(|(scenario, conns, _)| *scenario == Scenario::ReadVisits && conns == connections)
-        else {
-            continue;
+            .map(|(_, _, figures)| figures);
+        let find = |reads: &[(u32, Figures)]| {
+            reads
+                .iter()
+                .find(|(c, _)| c == connections)
+                .map(|(_, figures)| *figures)
         };
-        println!(
-            "gateway hop, visits read, {connections} conns: direct {:.0} req/s (p99 {} ms); \
-             through the gateway {:.0} req/s (p99 {} ms) = {:.0}% of direct",
-            direct.requests_per_sec,
-            ms(direct.p99_ms),
-            through.requests_per_sec,
-            ms(through.p99_ms),
-            share(through.requests_per_sec, direct.requests_per_sec)
-        );
-        if let Some((_, uncached)) = report.uncached_reads.iter().find(|(c, _)| c == connections) {
+        let paths = [
+            ("through the gateway, with its read cache", cached.copied()),
+            (
+                "chained through the gateway, cache off",
+                find(&report.uncached_reads),
+            ),
+            (
+                "composed (edge + visits, one instance)",
+                find(&report.composed_reads),
+            ),
+        ];
+        for (path, figures) in paths {
+            let Some(figures) = figures else { continue };
             println!(
-                "  without the gateway's read cache (every read chained to visits): {:.0} req/s \
-                 (p99 {} ms) = {:.0}% of direct",
-                uncached.requests_per_sec,
-                ms(uncached.p99_ms),
-                share(uncached.requests_per_sec, direct.requests_per_sec)
+                "  {path:<42} {:>7.0} req/s (p99 {} ms, {} errors) = {:.0}% of direct",
+                figures.requests_per_sec,
+                ms(figures.p99_ms),
+                figures.errors,
+                share(figures.requests_per_sec, direct.requests_per_sec)
             );
         }
     }

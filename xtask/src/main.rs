@@ -53,9 +53,12 @@ Commands:
                              (APP_TOPOLOGY tells the harness); --topology picks one
   conformance [--topology chained|composed]
                              build, then only the contract conformance step of `test`
-  bench [--duration SECS] [--connections N[,N...]]
+  bench [--duration SECS] [--connections N[,N...]] [--only PART[,PART...]]
                              load-test the visits API with wrk (default 10 s at 1 and 32
-                             connections); with SPIN_BIN set, also against Spin
+                             connections); with SPIN_BIN set, also against Spin; --only
+                             runs some parts: visits-read, visits-write, tickets, ingest,
+                             ingest-batch, send, timeline, latency, durability, direct,
+                             uncached, composed, upgrade
   help                       print this message
 ";
 

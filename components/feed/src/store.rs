@@ -171,13 +171,24 @@ pub fn posts_of(conn: &Connection, author: &str, query: &PageQuery) -> Result<Ve
 
 /// The user's timeline: their own posts and those of everyone they follow now, newest first,
 /// below the cursor, at most `query.limit`.
+///
+/// Only a page's worth of posts per author is read: each author's `limit`-th newest post below
+/// the cursor bounds a range of `posts_by_author`, and the page is the newest of those ranges
+/// together. So a page costs (authors x limit) index entries, however many posts there are,
+/// where walking all posts newest first would pass every post of the users not followed.
 pub fn timeline(conn: &Connection, user: &str, query: &PageQuery) -> Result<Vec<Post>, ApiError> {
     let result = exec(
         conn,
         &format!(
-            "SELECT {POST_COLUMNS} FROM posts
-             WHERE id < ?1 AND (author = ?2
-                 OR author IN (SELECT followee FROM follows WHERE follower = ?2))
+            "WITH authors (author) AS (
+                 SELECT ?2 UNION SELECT followee FROM follows WHERE follower = ?2),
+             candidates (id) AS (
+                 SELECT p.id FROM authors a
+                 JOIN posts p ON p.author = a.author AND p.id < ?1
+                 WHERE p.id >= COALESCE(
+                     (SELECT q.id FROM posts q WHERE q.author = a.author AND q.id < ?1
+                      ORDER BY q.id DESC LIMIT 1 OFFSET ?3 - 1), 0))
+             SELECT {POST_COLUMNS} FROM posts WHERE id IN candidates
              ORDER BY id DESC LIMIT ?3"
         ),
         &[

@@ -2,9 +2,12 @@
 //! with one shared connection per label. As for the SQLite interface, an
 //! operation runs on the request's own task unless it would wait (for the
 //! connection, or for another writer's lock); then it runs on the blocking pool.
+//! Writes first take their turn in the file's write queue, shared with every
+//! other label (and SQLite database handle) on the same file in this host.
 
 use super::backend::KeyValueBackend;
 use crate::capabilities::sqlite::lock::{is_busy, wait_for_lock, Waiting};
+use crate::capabilities::sqlite::write_queue::{WriteQueue, WriteTurn};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -14,6 +17,8 @@ use std::sync::{Arc, Mutex};
 pub struct SqliteFileBackend {
     label: String,
     connection: Arc<Mutex<Connection>>,
+    /// `None` in memory, where no other connection shares the data.
+    writers: Option<Arc<WriteQueue>>,
 }
 
 impl SqliteFileBackend {
@@ -45,7 +50,20 @@ impl SqliteFileBackend {
         Ok(SqliteFileBackend {
             label: label.to_string(),
             connection: Arc::new(Mutex::new(connection)),
+            writers: path.map(WriteQueue::for_file),
         })
+    }
+
+    /// Waits for this file's write turn (bounded by the busy timeout).
+    async fn take_turn(&self) -> Result<Option<WriteTurn>, String> {
+        match &self.writers {
+            Some(queue) => queue
+                .take_turn()
+                .await
+                .map(Some)
+                .map_err(|e| format!("{e:?}")),
+            None => Ok(None),
+        }
     }
 
     /// Runs `op` here when the connection is free and no lock must be waited for, else on the
@@ -86,6 +104,7 @@ impl KeyValueBackend for SqliteFileBackend {
     }
 
     async fn set(&self, key: String, value: Vec<u8>) -> Result<(), String> {
+        let _turn = self.take_turn().await?;
         self.with_connection(move |conn, label| {
             conn.prepare_cached(
                 "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
@@ -98,6 +117,7 @@ impl KeyValueBackend for SqliteFileBackend {
     }
 
     async fn delete(&self, key: String) -> Result<(), String> {
+        let _turn = self.take_turn().await?;
         self.with_connection(move |conn, label| {
             conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
                 .execute((label, &key))

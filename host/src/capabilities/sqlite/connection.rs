@@ -4,6 +4,7 @@
 
 use super::metrics::SqliteOps;
 use super::pool::SqliteDatabase;
+use super::write_queue::WriteTurn;
 use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
 
@@ -13,10 +14,15 @@ pub struct SqliteHandle {
     pub(super) ops: Arc<SqliteOps>,
     /// Shared with a statement retried on the blocking pool.
     pub(super) connection: Arc<Mutex<Option<Connection>>>,
+    /// The database's write turn, held from the first write until the
+    /// connection is back in autocommit. Declared after `connection` so that
+    /// a dropped handle closes the connection (and its lock) first.
+    pub(super) turn: Option<WriteTurn>,
 }
 
 impl SqliteHandle {
-    /// Returns the connection, if one was taken, to the database's pool.
+    /// Returns the connection, if one was taken, to the database's pool, then
+    /// passes the write turn on (once the lock is surely free).
     pub(super) fn release(self) {
         let connection = self
             .connection
@@ -26,5 +32,6 @@ impl SqliteHandle {
         if let Some(connection) = connection {
             self.database.checkin(connection);
         }
+        drop(self.turn);
     }
 }

@@ -7,6 +7,7 @@
 use super::bindings::fermyon::spin::sqlite::{Error as SqlError, QueryResult, RowResult, Value};
 use super::lock::is_busy;
 use super::pool::SqliteDatabase;
+use super::write_queue::{begins_transaction, writes};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -18,7 +19,6 @@ const MAX_RESULT_BYTES: usize = 128 * 1024 * 1024;
 /// Why a statement failed.
 pub enum Failure {
     Sqlite(rusqlite::Error),
-    NoConnection,
     TooLarge,
 }
 
@@ -31,7 +31,6 @@ impl Failure {
     pub fn into_sql_error(self) -> SqlError {
         match self {
             Failure::Sqlite(err) => SqlError::Io(err.to_string()),
-            Failure::NoConnection => SqlError::InvalidConnection,
             Failure::TooLarge => SqlError::Io(format!(
                 "query result exceeds limit of {MAX_RESULT_BYTES} bytes"
             )),
@@ -52,15 +51,50 @@ pub fn run_on(
     sql: &str,
     parameters: &[Value],
 ) -> Result<QueryResult, Failure> {
+    with_connection(database, connection, |conn| {
+        run_first_statement(conn, sql, parameters)
+    })
+}
+
+/// Whether the statement must wait for the database's write turn before it
+/// runs (see [`super::write_queue`]): the database has a queue, the handle
+/// holds no turn yet and the statement may take the write lock.
+pub fn needs_turn(
+    database: &SqliteDatabase,
+    connection: &Mutex<Option<Connection>>,
+    sql: &str,
+) -> Result<bool, Failure> {
+    if database.writers.is_none() {
+        return Ok(false);
+    }
+    with_connection(database, connection, |conn| Ok(writes(conn, sql)))
+}
+
+/// Whether the statement is a transaction by itself: the connection is in
+/// autocommit and the statement does not begin a transaction that stays open.
+pub fn stands_alone(connection: &Mutex<Option<Connection>>, sql: &str) -> bool {
+    in_autocommit(connection) && !begins_transaction(sql)
+}
+
+/// Whether the handle's connection is outside any transaction (no connection
+/// yet counts as outside).
+pub fn in_autocommit(connection: &Mutex<Option<Connection>>) -> bool {
+    let slot = connection.lock().unwrap_or_else(|p| p.into_inner());
+    slot.as_ref().is_none_or(Connection::is_autocommit)
+}
+
+fn with_connection<T>(
+    database: &SqliteDatabase,
+    connection: &Mutex<Option<Connection>>,
+    work: impl FnOnce(&Connection) -> Result<T, Failure>,
+) -> Result<T, Failure> {
     let mut slot = connection.lock().unwrap_or_else(|p| p.into_inner());
     if slot.is_none() {
-        *slot = Some(database.checkout().map_err(|_| Failure::NoConnection)?);
+        // Opening can meet the lock too (setting WAL mode): kept as the SQLite error, so a
+        // busy open is retried where waiting is allowed and any other is the guest's `io`.
+        *slot = Some(database.checkout()?);
     }
-    run_first_statement(
-        slot.as_ref().expect("connection just opened"),
-        sql,
-        parameters,
-    )
+    work(slot.as_ref().expect("connection just opened"))
 }
 
 /// Prepares and runs only the first statement of `sql`; the rest is ignored.

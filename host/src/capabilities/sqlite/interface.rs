@@ -2,8 +2,9 @@
 //! instance's SQLite state, and the `link` step that adds it to a linker.
 
 use super::bindings::fermyon::spin::sqlite::{self, Error as SqlError, QueryResult, Value};
+use super::checkpoint;
 use super::connection::SqliteHandle;
-use super::execute::{run_on, Failure};
+use super::execute::{in_autocommit, needs_turn, run_on, stands_alone, Failure};
 use super::labels::SqliteComponent;
 use super::lock::Waiting;
 use crate::capabilities::provides::Interface;
@@ -60,6 +61,7 @@ impl sqlite::HostConnection for SqliteView<'_> {
             database: declared.database.clone(),
             ops: declared.ops.clone(),
             connection: Arc::new(Mutex::new(None)),
+            turn: None,
         };
         Ok(Ok(self.table.push(handle)?))
     }
@@ -70,24 +72,66 @@ impl sqlite::HostConnection for SqliteView<'_> {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, SqlError>> {
-        let handle = self.table.get(&handle)?;
+        let handle = self.table.get_mut(&handle)?;
         handle.ops.execute.inc();
         let database = handle.database.clone();
         let connection = handle.connection.clone();
-        let inline = {
+        let run_here = || {
             let _no_waiting = Waiting::forbidden();
-            run_on(&database, &connection, &statement, &parameters)
+            let result = run_on(&database, &connection, &statement, &parameters);
+            (result, checkpoint::take_due())
         };
-        let result = match inline {
-            Err(failure) if failure.is_busy() => {
-                // Another writer holds the lock: wait for it off the async workers.
+        let mut inline = None;
+        if handle.turn.is_none() {
+            match needs_turn(&database, &connection, &statement) {
+                Ok(true) => {
+                    let queue = database.writers.as_ref().expect("checked by needs_turn");
+                    if let Some(turn) = queue.try_take_turn() {
+                        handle.turn = Some(turn);
+                    } else {
+                        // A statement that is a whole transaction by itself holds the lock
+                        // for microseconds: it may use a gap while the next turn's holder
+                        // is not yet running (queueing it there builds a convoy of
+                        // one-statement writers); when the lock is really held, it queues.
+                        if stands_alone(&connection, &statement) {
+                            let attempt = run_here();
+                            if !matches!(&attempt.0, Err(failure) if failure.is_busy()) {
+                                inline = Some(attempt);
+                            }
+                        }
+                        if inline.is_none() {
+                            match queue.take_turn().await {
+                                Ok(turn) => handle.turn = Some(turn),
+                                Err(busy) => return Ok(Err(Failure::from(busy).into_sql_error())),
+                            }
+                        }
+                    }
+                }
+                Ok(false) => {}
+                Err(failure) => return Ok(Err(failure.into_sql_error())),
+            }
+        }
+        let inline = inline.unwrap_or_else(run_here);
+        let (result, checkpoint_due) = match inline {
+            (Err(failure), _) if failure.is_busy() => {
+                // A lock this host does not queue for (another process, or a
+                // write no turn was taken for): wait off the async workers.
+                let (database, connection) = (database.clone(), connection.clone());
                 tokio::task::spawn_blocking(move || {
-                    run_on(&database, &connection, &statement, &parameters)
+                    let result = run_on(&database, &connection, &statement, &parameters);
+                    (result, checkpoint::take_due())
                 })
                 .await?
             }
             other => other,
         };
+        if handle.turn.is_some() && in_autocommit(&connection) {
+            // Out of its transaction, the connection no longer holds the lock.
+            handle.turn = None;
+        }
+        if let Some(pages) = checkpoint_due {
+            database.checkpoint_in_background(pages);
+        }
         Ok(result.map_err(Failure::into_sql_error))
     }
 

@@ -4,13 +4,16 @@
 //! connection would have: no open transaction and no TEMP objects. Anything
 //! else is closed, exactly as Spin closes every connection.
 
+use super::checkpoint::{note_wal_size, worth_it};
 use super::config::SqliteConfig;
 use super::lock::{wait_for_lock, BUSY_TIMEOUT};
+use super::write_queue::WriteQueue;
 use anyhow::{Context, Result};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Idle connections kept per database file.
 const MAX_IDLE_CONNECTIONS: usize = 64;
@@ -22,6 +25,12 @@ pub struct SqliteDatabase {
     path: Option<PathBuf>,
     allow_attach_file: bool,
     pub(super) idle: Mutex<Vec<Connection>>,
+    /// The file's write queue; `None` in memory, where no two connections share data.
+    pub(super) writers: Option<Arc<WriteQueue>>,
+    /// A checkpoint is running on the blocking pool (see [`super::checkpoint`]).
+    checkpointing: AtomicBool,
+    /// The WAL's size, in pages, when the last checkpoint was started.
+    checkpointed_at: AtomicI32,
 }
 
 impl SqliteDatabase {
@@ -34,13 +43,8 @@ impl SqliteDatabase {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let database = SqliteDatabase {
-            path: path.clone(),
-            allow_attach_file: *allow_attach_file,
-            idle: Mutex::new(Vec::new()),
-        };
         // Settle the journal mode once per file, not on every connection.
-        if let Some(path) = &database.path {
+        if let Some(path) = path {
             let conn = Connection::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -48,7 +52,14 @@ impl SqliteDatabase {
             // against a crash of the host once `execute` returns.
             conn.pragma_update(None, "journal_mode", "WAL")?;
         }
-        Ok(database)
+        Ok(SqliteDatabase {
+            path: path.clone(),
+            allow_attach_file: *allow_attach_file,
+            idle: Mutex::new(Vec::new()),
+            writers: path.as_deref().map(WriteQueue::for_file),
+            checkpointing: AtomicBool::new(false),
+            checkpointed_at: AtomicI32::new(0),
+        })
     }
 
     /// A connection for one guest handle: an idle one, or a new one.
@@ -81,11 +92,38 @@ impl SqliteDatabase {
         }
     }
 
+    /// Runs a passive checkpoint on the blocking pool for a WAL of `pages`, unless one is
+    /// running or the last one was started less than a threshold of pages ago.
+    pub(super) fn checkpoint_in_background(self: &Arc<Self>, pages: i32) {
+        if self.path.is_none()
+            || !worth_it(pages, self.checkpointed_at.load(Ordering::Acquire))
+            || self.checkpointing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        self.checkpointed_at.store(pages, Ordering::Release);
+        let database = self.clone();
+        tokio::task::spawn_blocking(move || {
+            // Passive: copies what no reader still needs, never waits for a lock.
+            let checkpointed = database.checkout().and_then(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+                database.checkin(conn);
+                Ok(())
+            });
+            if let Err(err) = checkpointed {
+                tracing::warn!("SQLite checkpoint failed: {err}");
+            }
+            database.checkpointing.store(false, Ordering::Release);
+        });
+    }
+
     pub(super) fn connect(&self) -> rusqlite::Result<Connection> {
         let conn = match &self.path {
             Some(path) => Connection::open(path)?,
             None => Connection::open_in_memory()?,
         };
+        // Commits note that a checkpoint is due instead of running it themselves.
+        conn.wal_hook(Some(note_wal_size));
         conn.busy_handler(Some(wait_for_lock))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let allow_attach_file = self.allow_attach_file;

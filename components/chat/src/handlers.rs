@@ -16,8 +16,9 @@ use crate::events::{self, MESSAGES_TOPIC};
 use crate::listing::{parse_conversation_query, parse_message_query};
 use crate::message::{self, Message};
 use crate::route::{self, Resource};
-use crate::store::{self, SavedResult};
+use crate::store;
 use crate::wire::{ConversationPage, MessagePage};
+use service_kit::idempotency::SavedResult;
 use service_kit::idempotency::{self, REPLAYED_HEADER};
 
 pub const SERVICE: &str = "chat";
@@ -140,7 +141,7 @@ pub async fn send_message(segment: &str, key: Option<&str>, body: Value) -> ApiR
         db::transaction(conn, |conn| {
             let conversation = store::conversation(conn, id)?.ok_or_else(|| not_found(id))?;
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
-                if let Some(saved) = store::saved_result(conn, id, key)? {
+                if let Some(saved) = store::KEYS.find(conn, db::int(id), key)? {
                     if &saved.fingerprint != fingerprint {
                         return Err(ChatError::KeyReused(key.clone()).into());
                     }
@@ -160,10 +161,10 @@ pub async fn send_message(segment: &str, key: Option<&str>, body: Value) -> ApiR
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
                 let saved = SavedResult {
                     fingerprint: fingerprint.clone(),
-                    seq: message.seq,
+                    resource_id: message.seq,
                     response: body.clone(),
                 };
-                store::save_result(conn, id, key, &saved, now)?;
+                store::KEYS.save(conn, db::int(id), key, &saved, now)?;
             }
             outbox::enqueue(conn, MESSAGES_TOPIC, &events::message_sent(&message))?;
             let forwarder = forwarder::claim(conn, now)?;

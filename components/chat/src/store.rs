@@ -7,6 +7,7 @@
 use service_kit::db::{
     self, col_int, col_opt_text, col_text, exec, first_row, int, opt_text, text,
 };
+use service_kit::idempotency::KeyTable;
 use service_kit::{outbox, ApiError};
 use spin_sdk::sqlite::{Connection, Row};
 
@@ -207,56 +208,12 @@ pub fn messages(
         .collect())
 }
 
-/// The first result of an Idempotency-Key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedResult {
-    pub fingerprint: String,
-    pub seq: i64,
-    /// The response body as first sent.
-    pub response: String,
-}
-
-pub fn saved_result(
-    conn: &Connection,
-    conversation_id: i64,
-    key: &str,
-) -> Result<Option<SavedResult>, ApiError> {
-    let result = exec(
-        conn,
-        "SELECT fingerprint, seq, response FROM message_idempotency_keys
-         WHERE conversation_id = ? AND key = ?",
-        &[int(conversation_id), text(key)],
-    )?;
-    Ok(first_row(&result, |row| SavedResult {
-        fingerprint: col_text(row, "fingerprint"),
-        seq: col_int(row, "seq"),
-        response: col_text(row, "response"),
-    }))
-}
-
-/// Records a key's first result; the primary key makes a second one for the same key fail.
-pub fn save_result(
-    conn: &Connection,
-    conversation_id: i64,
-    key: &str,
-    saved: &SavedResult,
-    now: i64,
-) -> Result<(), ApiError> {
-    exec(
-        conn,
-        "INSERT INTO message_idempotency_keys (conversation_id, key, fingerprint, seq, response, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-        &[
-            int(conversation_id),
-            text(key),
-            text(&saved.fingerprint),
-            int(saved.seq),
-            text(&saved.response),
-            int(now),
-        ],
-    )?;
-    Ok(())
-}
+/// Its Idempotency-Keys (the table is in [`SCHEMA`]).
+pub const KEYS: KeyTable = KeyTable {
+    table: "message_idempotency_keys",
+    scope: "conversation_id",
+    resource: "seq",
+};
 
 fn conversation_row(row: &Row<'_>) -> Conversation {
     let members = col_opt_text(row, "members").unwrap_or_default();

@@ -15,9 +15,10 @@ use crate::events::{self, POSTS_TOPIC};
 use crate::listing::parse_page_query;
 use crate::post::{self, Post};
 use crate::route::{self, Resource};
-use crate::store::{self, SavedResult};
+use crate::store;
 use crate::user::{parse_follow, parse_user_segment};
 use crate::wire::PostPage;
+use service_kit::idempotency::SavedResult;
 use service_kit::idempotency::{self, REPLAYED_HEADER};
 
 pub const SERVICE: &str = "feed";
@@ -118,7 +119,7 @@ pub async fn create_post(segment: &str, key: Option<&str>, body: Value) -> ApiRe
     let published = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
-                if let Some(saved) = store::saved_result(conn, &author, key)? {
+                if let Some(saved) = store::KEYS.find(conn, db::text(&author), key)? {
                     if &saved.fingerprint != fingerprint {
                         return Err(FeedError::KeyReused(key.clone()).into());
                     }
@@ -131,10 +132,10 @@ pub async fn create_post(segment: &str, key: Option<&str>, body: Value) -> ApiRe
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
                 let saved = SavedResult {
                     fingerprint: fingerprint.clone(),
-                    post_id: post.id,
+                    resource_id: post.id,
                     response: body.clone(),
                 };
-                store::save_result(conn, &author, key, &saved, now)?;
+                store::KEYS.save(conn, db::text(&author), key, &saved, now)?;
             }
             outbox::enqueue(conn, POSTS_TOPIC, &events::post_created(&post))?;
             let forwarder = forwarder::claim(conn, now)?;
@@ -155,7 +156,7 @@ pub async fn create_post(segment: &str, key: Option<&str>, body: Value) -> ApiRe
             (post.location(), body, false)
         }
         Published::Replayed(saved) => {
-            let location = format!("/feed/users/{author}/posts/{}", saved.post_id);
+            let location = format!("/feed/users/{author}/posts/{}", saved.resource_id);
             (location, saved.response, true)
         }
     };

@@ -5,6 +5,7 @@
 //! time), together with their outbox rows.
 
 use service_kit::db::{self, col_int, col_text, exec, first_row, int, text};
+use service_kit::idempotency::KeyTable;
 use service_kit::{outbox, ApiError};
 use spin_sdk::sqlite::{Connection, Row};
 
@@ -200,56 +201,12 @@ pub fn timeline(conn: &Connection, user: &str, query: &PageQuery) -> Result<Vec<
     Ok(result.rows().map(|row| post_row(&row)).collect())
 }
 
-/// The first result of an Idempotency-Key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedResult {
-    pub fingerprint: String,
-    pub post_id: i64,
-    /// The response body as first sent.
-    pub response: String,
-}
-
-pub fn saved_result(
-    conn: &Connection,
-    author: &str,
-    key: &str,
-) -> Result<Option<SavedResult>, ApiError> {
-    let result = exec(
-        conn,
-        "SELECT fingerprint, post_id, response FROM post_idempotency_keys
-         WHERE author = ? AND key = ?",
-        &[text(author), text(key)],
-    )?;
-    Ok(first_row(&result, |row| SavedResult {
-        fingerprint: col_text(row, "fingerprint"),
-        post_id: col_int(row, "post_id"),
-        response: col_text(row, "response"),
-    }))
-}
-
-/// Records a key's first result; the primary key makes a second one for the same key fail.
-pub fn save_result(
-    conn: &Connection,
-    author: &str,
-    key: &str,
-    saved: &SavedResult,
-    now: i64,
-) -> Result<(), ApiError> {
-    exec(
-        conn,
-        "INSERT INTO post_idempotency_keys (author, key, fingerprint, post_id, response, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-        &[
-            text(author),
-            text(key),
-            text(&saved.fingerprint),
-            int(saved.post_id),
-            text(&saved.response),
-            int(now),
-        ],
-    )?;
-    Ok(())
-}
+/// Its Idempotency-Keys (the table is in [`SCHEMA`]).
+pub const KEYS: KeyTable = KeyTable {
+    table: "post_idempotency_keys",
+    scope: "author",
+    resource: "post_id",
+};
 
 fn post_row(row: &Row<'_>) -> Post {
     Post {

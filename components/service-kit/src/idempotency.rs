@@ -7,6 +7,9 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use spin_sdk::sqlite::{Connection, Value};
+
+use crate::db::{col_int, col_text, exec, first_row, int, text};
 use crate::ApiError;
 
 pub const HEADER: &str = "idempotency-key";
@@ -37,6 +40,80 @@ pub fn fingerprint(request: &impl Serialize) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The first result of a key: what a retry with the same key gets back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedResult {
+    pub fingerprint: String,
+    /// The id of what the first request created (a ticket, a message's `seq`, a post).
+    pub resource_id: i64,
+    /// The response body as first sent.
+    pub response: String,
+}
+
+/// A service's table of keys: one row per `(scope, key)` (its primary key, so a second first
+/// result for the same key fails), with the columns `key`, `fingerprint`, `response`,
+/// `created_at`, the scope column and the created resource's id column. Each service declares
+/// the table in its schema; the reads and writes are the same everywhere.
+pub struct KeyTable {
+    pub table: &'static str,
+    /// The column a key is scoped to (a customer, a conversation, an author).
+    pub scope: &'static str,
+    /// The column holding the created resource's id.
+    pub resource: &'static str,
+}
+
+impl KeyTable {
+    /// The first result saved for `key` in `scope`, if any.
+    pub fn find(
+        &self,
+        conn: &Connection,
+        scope: Value,
+        key: &str,
+    ) -> Result<Option<SavedResult>, ApiError> {
+        let sql = format!(
+            "SELECT fingerprint, {resource} AS resource_id, response FROM {table}
+             WHERE {scope} = ? AND key = ?",
+            resource = self.resource,
+            table = self.table,
+            scope = self.scope,
+        );
+        let result = exec(conn, &sql, &[scope, text(key)])?;
+        Ok(first_row(&result, |row| SavedResult {
+            fingerprint: col_text(row, "fingerprint"),
+            resource_id: col_int(row, "resource_id"),
+            response: col_text(row, "response"),
+        }))
+    }
+
+    /// Records a key's first result, in the transaction that created the resource.
+    pub fn save(
+        &self,
+        conn: &Connection,
+        scope: Value,
+        key: &str,
+        saved: &SavedResult,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let sql = format!(
+            "INSERT INTO {table} ({scope}, key, fingerprint, {resource}, response, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+            table = self.table,
+            scope = self.scope,
+            resource = self.resource,
+        );
+        let params = [
+            scope,
+            text(key),
+            text(&saved.fingerprint),
+            int(saved.resource_id),
+            text(&saved.response),
+            int(now),
+        ];
+        exec(conn, &sql, &params)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

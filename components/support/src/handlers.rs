@@ -19,9 +19,10 @@ use crate::events::{self, CUSTOMERS_TOPIC, TICKETS_TOPIC};
 use crate::listing::{encode_cursor, parse_list_query};
 use crate::precondition::{self, etag};
 use crate::route::{self, Resource};
-use crate::store::{self, SavedResult};
+use crate::store;
 use crate::ticket::{self, Ticket};
 use crate::wire::{CustomerDetailView, TicketPage};
+use service_kit::idempotency::SavedResult;
 use service_kit::idempotency::{self, REPLAYED_HEADER};
 
 pub const SERVICE: &str = "support";
@@ -206,7 +207,7 @@ pub async fn create_ticket(
     let created = store::with_schema(&conn, |conn| {
         db::transaction(conn, |conn| {
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
-                if let Some(saved) = store::saved_result(conn, customer_id, key)? {
+                if let Some(saved) = store::KEYS.find(conn, db::text(customer_id), key)? {
                     if &saved.fingerprint != fingerprint {
                         return Err(SupportError::KeyReused(key.clone()).into());
                     }
@@ -221,10 +222,10 @@ pub async fn create_ticket(
             if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
                 let saved = SavedResult {
                     fingerprint: fingerprint.clone(),
-                    ticket_id: id,
+                    resource_id: id,
                     response: body.clone(),
                 };
-                store::save_result(conn, customer_id, key, &saved, now)?;
+                store::KEYS.save(conn, db::text(customer_id), key, &saved, now)?;
             }
             let event = events::ticket_opened(&ticket);
             outbox::enqueue(conn, TICKETS_TOPIC, &event)?;
@@ -245,7 +246,7 @@ pub async fn create_ticket(
             forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
             (id, body, false)
         }
-        Created::Replayed(saved) => (saved.ticket_id, saved.response, true),
+        Created::Replayed(saved) => (saved.resource_id, saved.response, true),
     };
     let mut response = Response::builder()
         .status(201)

@@ -7,6 +7,7 @@ use service_kit::db::{
     self, col_int, col_opt_int, col_opt_text, col_text, exec, first_row, int, opt_int, opt_text,
     text,
 };
+use service_kit::idempotency::KeyTable;
 use service_kit::{outbox, ApiError};
 use spin_sdk::sqlite::{Connection, Row};
 
@@ -240,56 +241,12 @@ pub fn list_tickets(conn: &Connection, query: &ListQuery) -> Result<Vec<Ticket>,
     result.rows().map(|row| ticket_row(&row)).collect()
 }
 
-/// The first result of an Idempotency-Key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedResult {
-    pub fingerprint: String,
-    pub ticket_id: i64,
-    /// The response body as first sent.
-    pub response: String,
-}
-
-pub fn saved_result(
-    conn: &Connection,
-    customer_id: &str,
-    key: &str,
-) -> Result<Option<SavedResult>, ApiError> {
-    let result = exec(
-        conn,
-        "SELECT fingerprint, ticket_id, response FROM ticket_idempotency_keys
-         WHERE customer_id = ? AND key = ?",
-        &[text(customer_id), text(key)],
-    )?;
-    Ok(first_row(&result, |row| SavedResult {
-        fingerprint: col_text(row, "fingerprint"),
-        ticket_id: col_int(row, "ticket_id"),
-        response: col_text(row, "response"),
-    }))
-}
-
-/// Records a key's first result; the primary key makes a second one for the same key fail.
-pub fn save_result(
-    conn: &Connection,
-    customer_id: &str,
-    key: &str,
-    saved: &SavedResult,
-    now: i64,
-) -> Result<(), ApiError> {
-    exec(
-        conn,
-        "INSERT INTO ticket_idempotency_keys (customer_id, key, fingerprint, ticket_id, response, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-        &[
-            text(customer_id),
-            text(key),
-            text(&saved.fingerprint),
-            int(saved.ticket_id),
-            text(&saved.response),
-            int(now),
-        ],
-    )?;
-    Ok(())
-}
+/// Its Idempotency-Keys (the table is in [`SCHEMA`]).
+pub const KEYS: KeyTable = KeyTable {
+    table: "ticket_idempotency_keys",
+    scope: "customer_id",
+    resource: "ticket_id",
+};
 
 fn corrupt(table: &str, row: &Row<'_>, column: &str) -> ApiError {
     ApiError::storage(format!(

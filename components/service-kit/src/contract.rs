@@ -228,6 +228,30 @@ pub fn operations(document: &serde_json::Value) -> BTreeSet<(String, String)> {
     all
 }
 
+/// Checks a document against a service's route table, for its contract tests: every documented
+/// operation is served and every method served at a documented path is documented.
+/// `route_at(path)` is the route-table entry a templated path names (its placeholders filled in
+/// by the service), as its `Debug` text and its `Allow` list. Returns the names of the routes
+/// the document covers (`Ticket("7")` is `Ticket`), for checking every route is among them.
+pub fn assert_served_as_documented(
+    document: &serde_json::Value,
+    route_at: impl Fn(&str) -> (String, String),
+) -> BTreeSet<String> {
+    let documented = operations(document);
+    let mut served = BTreeSet::new();
+    let mut routes = BTreeSet::new();
+    for (path, _) in &documented {
+        let (route, allowed) = route_at(path);
+        for method in allowed.split(", ") {
+            served.insert((path.clone(), method.to_owned()));
+        }
+        let name = route.split('(').next().unwrap_or_default().to_owned();
+        routes.insert(name);
+    }
+    assert_eq!(documented, served, "documented operations vs served ones");
+    routes
+}
+
 /// The parameter `name` of the operation `method` (lowercase) on `path` in a serialised
 /// document; panics, naming it, when there is none (for the services' contract tests).
 pub fn parameter(

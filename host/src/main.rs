@@ -97,6 +97,11 @@ struct UpArgs {
     /// to Spin). Off by default.
     #[arg(long = "metrics-listen", value_name = "ADDR")]
     metrics_listen: Option<String>,
+    /// Share the listen address with other processes that also pass this flag (SO_REUSEPORT):
+    /// the kernel spreads new connections over them. For replicas of one application on one
+    /// machine (this host's addition to Spin).
+    #[arg(long = "reuse-port")]
+    reuse_port: bool,
     /// Run only this component and its triggers (repeatable), as `spin up -c`.
     #[arg(short = 'c', long = "component-id", value_name = "ID")]
     component_id: Vec<String>,
@@ -233,7 +238,11 @@ fn up(args: UpArgs) -> Result<()> {
         for warning in warnings {
             eprintln!("{warning}");
         }
-        let listener = bind(listen_addr).await?;
+        let listener = if args.reuse_port {
+            bind_shared(listen_addr)?
+        } else {
+            bind(listen_addr).await?
+        };
         let metrics_listener = match metrics_addr {
             Some(addr) => Some(bind(addr).await?),
             None => None,
@@ -291,6 +300,22 @@ async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
             anyhow::Error::from(e).context(format!("cannot listen on {addr}"))
         }
     })
+}
+
+/// Binds `addr` with SO_REUSEPORT, so that replicas started the same way share it.
+fn bind_shared(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr} (shared with --reuse-port)"))?;
+    socket
+        .listen(1024)
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 fn resolve_listen(listen: &str, flag: &str) -> Result<SocketAddr> {

@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::files::{read_lossy, repo_root, require_file};
@@ -84,7 +85,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:<port>`, no trailing slash.
     pub base_url: String,
     pub(crate) spec: AppSpec,
-    pub(crate) temp: tempfile::TempDir,
+    /// Shared by the replicas of one app: their state dir and runtime config.
+    pub(crate) temp: Arc<tempfile::TempDir>,
     pub(crate) child: Option<Child>,
     pub(crate) agent: ureq::Agent,
     /// `(id, key)` of the all-scopes key, when the spec has an admin token.
@@ -121,7 +123,7 @@ impl TestApp {
         let mut app = TestApp {
             base_url: String::new(),
             spec,
-            temp,
+            temp: Arc::new(temp),
             child: None,
             agent: new_agent(REQUEST_TIMEOUT),
             default_key: None,
@@ -134,6 +136,24 @@ impl TestApp {
         }
         Ok(app)
     }
+    /// Starts another process of the same app on its own port, on the same stores (state dir,
+    /// runtime config, so the same keys too): a replica, as many replicas on shared stores run
+    /// in production. Its output goes to the same `server.log`.
+    pub fn start_replica(&self) -> TestApp {
+        let mut replica = TestApp {
+            base_url: String::new(),
+            spec: self.spec.clone(),
+            temp: self.temp.clone(),
+            child: None,
+            agent: new_agent(REQUEST_TIMEOUT),
+            default_key: self.default_key.clone(),
+        };
+        if let Err(failure) = replica.launch() {
+            panic!("replica failed to start: {failure}");
+        }
+        replica
+    }
+
     /// The app's temp dir (holds `state/`, `runtime-config.toml`, `server.log`).
     pub fn temp_dir(&self) -> &Path {
         self.temp.path()
@@ -143,6 +163,11 @@ impl TestApp {
     pub fn state_dir(&self) -> PathBuf {
         self.temp.path().join("state")
     }
+    /// The server's process id (also its process group's), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILLs the server (and its children); the state dir is kept.
     pub fn kill_hard(&mut self) {
         if let Some(mut child) = self.child.take() {

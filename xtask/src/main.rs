@@ -25,7 +25,8 @@ Commands:
   build [--release]          install the wasm32-wasip2 target if missing, run the build
                              commands of spin.toml and spin.composed.toml (like
                              `spin build`), build spin-host
-  up [--release] [--watch] [--topology chained|composed] [-- ARGS]
+  up [--release] [--watch] [--topology chained|composed] [--replicas N] [--kv redis|local]
+     [-- ARGS]
                              build, then run `spin-host up --runtime-config-file
                              runtime-config.toml ARGS` in the repository root;
                              --topology composed serves spin.composed.toml (each
@@ -34,7 +35,12 @@ Commands:
                              spin.toml change, rebuild only that component
                              (`spin-host build -c ID`) and have the host reload
                              (SIGHUP), which swaps it in while the rest keeps serving;
-                             a failed build leaves the running version serving
+                             a failed build leaves the running version serving;
+                             --replicas N: N hosts on the same address (SO_REUSEPORT:
+                             the kernel spreads connections) and the same stores;
+                             --kv redis: every key-value label in one Redis
+                             (deploy/runtime-config.redis.toml; starts redis-server
+                             on 127.0.0.1:6379 if none answers there)
   compose [--no-build]       build the components of spin.composed.toml's compositions
                              (each component whose wasi:http/incoming-handler import is
                              another component: the edge and its service), then write

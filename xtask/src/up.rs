@@ -1,7 +1,9 @@
 //! `cargo xtask up`: build, then serve the application with our host; with `--watch`, also
-//! rebuild and swap in each component whose sources change (`watch`).
+//! rebuild and swap in each component whose sources change (`watch`); with `--replicas N`, run N
+//! hosts on one address and the same stores (`replicas`).
 
 mod changes;
+mod replicas;
 mod watch;
 mod watch_globs;
 
@@ -25,10 +27,32 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
     };
     let watch = crate::take_flag(&mut options, "--watch");
     let topology = Topology::take_option(&mut options)?;
+    let replica_count = match crate::take_value(&mut options, "--replicas")? {
+        Some(count) => Some(replicas::parse_count(&count)?),
+        None => None,
+    };
+    let kv_in_redis = match crate::take_value(&mut options, "--kv")? {
+        Some(kv) => replicas::parse_kv(&kv)?,
+        None => false,
+    };
     crate::reject_unknown("up", &options, Some("spin-host up"))?;
+    if watch && replica_count.is_some() {
+        anyhow::bail!(
+            "--watch and --replicas do not go together: upgrade replicas one by one with SIGHUP"
+        );
+    }
+    if kv_in_redis && !replicas::redis_config_exists(&setup::repo_root()) {
+        anyhow::bail!("{} is missing", replicas::REDIS_RUNTIME_CONFIG);
+    }
+    let listen = replicas::listen_address(host_args);
+    replicas::check_listen(&listen)?;
     build::build(profile, Components::App)?;
 
-    let runtime_config = "runtime-config.toml";
+    let runtime_config = if kv_in_redis {
+        replicas::REDIS_RUNTIME_CONFIG
+    } else {
+        "runtime-config.toml"
+    };
     let mut host = Command::new(setup::host_binary(profile));
     host.current_dir(setup::repo_root())
         .args(["up", "--runtime-config-file", runtime_config])
@@ -42,6 +66,15 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
         );
         host.env(admin_token::ENV, token);
     }
+    // Kept alive (and stopped on drop) while the host or its replicas run.
+    let _redis = if kv_in_redis {
+        replicas::ensure_redis()?.map(StopOnDrop)
+    } else {
+        None
+    };
+    if let Some(count) = replica_count {
+        return replicas::run(&host, count, &listen);
+    }
     if watch {
         return watch::run(
             profile,
@@ -51,7 +84,25 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
         );
     }
     eprintln!("Running `{}`", setup::describe(&host));
+    if _redis.is_some() {
+        // Not exec: the Redis started here must be stopped when the host ends.
+        let status = host
+            .status()
+            .with_context(|| format!("could not start {}", setup::describe(&host)))?;
+        anyhow::ensure!(status.success(), "the host exited with {status}");
+        return Ok(());
+    }
     exec(host)
+}
+
+/// A child process killed when this goes out of scope.
+struct StopOnDrop(std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Becomes the host (on Unix), so Ctrl-C, the exit code and the terminal are all the host's.

@@ -1,7 +1,7 @@
 //! Push delivery: at-least-once and in order per (subscription, topic).
 //!
 //! A deliverer first takes the cursor's lease (a conditional UPDATE: exactly one wins; it
-//! expires after [`LEASE_MS`] so a crashed instance blocks nobody for long), then posts the
+//! expires after [`LEASE_MS`], or `delivery_lease_ms`, so a crashed instance blocks nobody for long), then posts the
 //! events after the cursor one by one; acknowledgements advance the cursor and extend the lease
 //! (recorded at least every [`ACK_INTERVAL_MS`] and at the end of each batch). A failure records
 //! the attempt and a backoff and gives the lease back; the attempt that reaches `max_attempts`
@@ -18,8 +18,10 @@ use crate::domain::{backoff_ms, parse_retry_base};
 use crate::outbound::push;
 use crate::store::{self, Claim, Due, Target};
 
-/// How long a lease is good for without an acknowledgement.
+/// How long a lease is good for without an acknowledgement, unless the `delivery_lease_ms`
+/// variable says otherwise: the longest a replica that died mid-delivery holds up its cursor.
 pub const LEASE_MS: i64 = 30_000;
+const LEASE_VARIABLE: &str = "delivery_lease_ms";
 /// Events read per claim.
 const BATCH: i64 = 64;
 /// Longest time a delivered event may go unrecorded on its cursor during a batch.
@@ -67,6 +69,7 @@ pub async fn deliver_due(
 /// (the caller's response is long gone) and the lease given back.
 async fn deliver_cursor(conn: &Connection, target: Target, deadline: i64) -> Report {
     let token = uuid::Uuid::new_v4().to_string();
+    let lease_ms = service_kit::lease::lease_ms(LEASE_VARIABLE, LEASE_MS);
     let mut report = Report::default();
     let result: Result<(), ApiError> = async {
         loop {
@@ -74,11 +77,19 @@ async fn deliver_cursor(conn: &Connection, target: Target, deadline: i64) -> Rep
             if now >= deadline {
                 return Ok(());
             }
-            let Some(claim) = store::claim(conn, &target, &token, now, now + LEASE_MS)? else {
+            let Some(claim) = store::claim(conn, &target, &token, now, now + lease_ms)? else {
                 return Ok(());
             };
-            let finished =
-                deliver_claimed(conn, &target, &token, claim, deadline, &mut report).await?;
+            let finished = deliver_claimed(
+                conn,
+                &target,
+                &token,
+                claim,
+                deadline,
+                lease_ms,
+                &mut report,
+            )
+            .await?;
             // Released: look again, for events published while the lease was held.
             if !finished || !store::is_due(conn, &target, now_millis())? {
                 return Ok(());
@@ -111,6 +122,7 @@ async fn deliver_claimed(
     token: &str,
     claim: Claim,
     deadline: i64,
+    lease_ms: i64,
     report: &mut Report,
 ) -> Result<bool, ApiError> {
     let events = store::events_after(conn, &target.topic, claim.delivered, BATCH)?;
@@ -135,7 +147,7 @@ async fn deliver_claimed(
                     return store::ack(conn, target, token, delivered, None);
                 }
                 if now - recorded_at >= ACK_INTERVAL_MS {
-                    if !store::ack(conn, target, token, delivered, Some(now + LEASE_MS))? {
+                    if !store::ack(conn, target, token, delivered, Some(now + lease_ms))? {
                         return Ok(false);
                     }
                     recorded_at = now;
@@ -150,7 +162,7 @@ async fn deliver_claimed(
                     return Ok(false);
                 }
                 report.dead_lettered += 1;
-                let lease = now + LEASE_MS;
+                let lease = now + lease_ms;
                 let moved = store::dead_letter(
                     conn,
                     target,

@@ -13,6 +13,7 @@ pub mod db;
 pub mod deadline;
 pub mod idempotency;
 pub mod ids;
+pub mod lease;
 pub mod outbox;
 pub mod outgoing;
 pub mod paging;

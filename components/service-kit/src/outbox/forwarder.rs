@@ -14,7 +14,8 @@
 //! - The holder stops after [`BUDGET_MS`] so its own client is not kept waiting under endless
 //!   load; the next write takes over (or `POST /<service>/outbox/flush`). If the events service
 //!   fails, the holder stops at once (the events stay in the outbox) and the next write tries again.
-//! - The lease expires after [`LEASE_MS`], so a holder that died blocks nobody for long.
+//! - The lease expires after [`LEASE_MS`] (or `outbox_lease_ms`), so a holder that died (a
+//!   replica killed mid-forward) blocks nobody for long.
 //!
 //! Order and exactly-once-in-effect are unchanged: every forward publishes from the oldest
 //! pending row, and events ignores ids it already has.
@@ -24,8 +25,11 @@ use crate::clock;
 use crate::db::{col_int, exec, int, text};
 use spin_sdk::sqlite::Connection;
 
-/// How long a claim lasts if its holder never frees it.
+/// How long a claim lasts if its holder never frees it (the `outbox_lease_ms` variable may
+/// change it).
 pub const LEASE_MS: i64 = 10_000;
+/// The variable that sets the lease's length.
+pub const LEASE_VARIABLE: &str = "outbox_lease_ms";
 /// How long one request keeps forwarding others' events before leaving them to the next.
 pub const BUDGET_MS: i64 = 500;
 
@@ -51,12 +55,13 @@ pub fn claim(conn: &Connection, now: i64) -> Result<Option<Lease>, ApiError> {
     Ok(take(conn, &token, now)?.then_some(Lease { token }))
 }
 
-/// Takes the lease for `token` until `now + LEASE_MS` if it is free (or expired); true if taken.
+/// Takes the lease for `token` for the lease's length if it is free (or expired); true if taken.
 fn take(conn: &Connection, token: &str, now: i64) -> Result<bool, ApiError> {
+    let until = now + crate::lease::lease_ms(LEASE_VARIABLE, LEASE_MS);
     let result = exec(
         conn,
         "UPDATE outbox_forwarder SET token = ?, until = ? WHERE id = 1 AND until <= ? RETURNING id",
-        &[text(token), int(now + LEASE_MS), int(now)],
+        &[text(token), int(until), int(now)],
     )?;
     Ok(!result.rows.is_empty())
 }

@@ -1,7 +1,8 @@
 //! What the tasks need beyond Rust, installed before anything is built: for `cargo xtask test`,
 //! `redis-server` (Debian's package, for the Redis key-value tests) and schemathesis at the pinned
-//! version (for contract conformance); for `bench`, `wrk`. Where it cannot install (not root, no
-//! apt-get, no pip) it stops at once with the one command that fixes it.
+//! version (for contract conformance) and kubernetes-validate at the pinned version (schema
+//! checks of deploy/spinkube, in the same Python); for `bench`, `wrk`. Where it cannot install
+//! (not root, no apt-get, no pip) it stops at once with the one command that fixes it.
 
 use std::process::{Command, Stdio};
 
@@ -12,13 +13,54 @@ use crate::setup;
 /// The schemathesis release the conformance settings (`xtask/conformance/`) are written for.
 pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
-/// Installs or checks every tool the tests use; `conformance` adds schemathesis.
+/// The kubernetes-validate release (with the Kubernetes schemas it ships) that
+/// tests/deploy_files.rs checks deploy/spinkube with.
+pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
+
+/// Installs or checks every tool the tests use; `conformance` adds the Python tools
+/// (schemathesis, and kubernetes-validate, which needs nothing more once pip is there).
 pub fn ensure_test_tools(conformance: bool) -> Result<()> {
     ensure_redis_server()?;
     if conformance {
         ensure_schemathesis()?;
+        ensure_kubernetes_validate()?;
     }
     Ok(())
+}
+
+/// kubernetes-validate at the pinned version, installed with pip (present since
+/// [`ensure_schemathesis`]) when it is missing or another one.
+fn ensure_kubernetes_validate() -> Result<()> {
+    let installed = || {
+        let output = Command::new("python3")
+            .args(["-m", "kubernetes_validate", "--version"])
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        // Prints the bare version, e.g. `1.37.0`.
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    if installed().as_deref() == Some(KUBERNETES_VALIDATE_VERSION) {
+        return Ok(());
+    }
+    let pin = format!("kubernetes-validate=={KUBERNETES_VALIDATE_VERSION}");
+    eprintln!("Installing {pin} with pip (schema checks of deploy/spinkube)");
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--quiet", &pin])
+        .env("PIP_BREAK_SYSTEM_PACKAGES", "1");
+    if let Err(err) = setup::run(&mut pip) {
+        bail!("{err:#}: install it with `python3 -m pip install '{pin}'`");
+    }
+    match installed() {
+        Some(version) if version == KUBERNETES_VALIDATE_VERSION => Ok(()),
+        other => bail!(
+            "pip installed {pin}, yet python3 finds {}",
+            other.unwrap_or_else(|| "none".into())
+        ),
+    }
 }
 
 fn ensure_redis_server() -> Result<()> {

@@ -7,6 +7,7 @@
 mod gateway;
 mod latency;
 mod lua;
+mod replicas;
 mod selection;
 mod social;
 mod upgrade;
@@ -52,6 +53,8 @@ struct Settings {
     duration_secs: u64,
     connections: Vec<u32>,
     selection: Selection,
+    /// `--replicas N`: only the mixed workload on one and on N replicas.
+    replicas: Option<usize>,
 }
 
 impl Settings {
@@ -75,12 +78,17 @@ impl Settings {
             Some(list) => Selection::parse(&list)?,
             None => Selection::all(),
         };
+        let replicas = match crate::take_value(&mut options, "--replicas")? {
+            Some(count) => Some(replicas::parse_count(&count)?),
+            None => None,
+        };
         crate::reject_unknown("bench", &options, None)?;
         ensure!(duration_secs > 0, "--duration must be at least 1 second");
         Ok(Settings {
             duration_secs,
             connections,
             selection,
+            replicas,
         })
     }
 }
@@ -209,6 +217,18 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     let work_dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("could not create {}", work_dir.display()))?;
+
+    if let Some(count) = settings.replicas {
+        let report = replicas::run(
+            setup::host_binary(Profile::Release),
+            &work_dir.join("replicas"),
+            count,
+            settings.duration_secs,
+        )?;
+        replicas::print(&report);
+        let _ = std::fs::remove_dir_all(&work_dir);
+        return Ok(());
+    }
 
     let mut servers = vec![(
         "spin-host".to_string(),

@@ -59,12 +59,15 @@ Commands:
                              (APP_TOPOLOGY tells the harness); --topology picks one
   conformance [--topology chained|composed]
                              build, then only the contract conformance step of `test`
-  bench [--duration SECS] [--connections N[,N...]] [--only PART[,PART...]]
+  bench [--duration SECS] [--connections N[,N...]] [--only PART[,PART...]] [--replicas N]
                              load-test the visits API with wrk (default 10 s at 1 and 32
                              connections); with SPIN_BIN set, also against Spin; --only
                              runs some parts: visits-read, visits-write, tickets, ingest,
                              ingest-batch, send, timeline, latency, durability, direct,
-                             uncached, composed, upgrade
+                             uncached, composed, upgrade; --replicas N: only a mixed
+                             workload (reads, writes, ingest) on one host, then on N
+                             replicas (SO_REUSEPORT) on the same stores, then while one
+                             replica is killed (the failed requests counted)
   help                       print this message
 ";
 

@@ -14,7 +14,8 @@ use std::thread;
 use std::time::Duration;
 
 use integration_tests::{
-    eventually, main_app_spec, now_millis, rfc3339, Credentials, RedisServer, TestApp, TestResponse,
+    eventually, main_app_spec, now_millis, rfc3339, Credentials, RedisServer, TestApp,
+    TestResponse, UpstreamServer,
 };
 use serde_json::{json, Value};
 use support_requests::{customer, given_customer, post_ticket, put_customer};
@@ -300,6 +301,71 @@ fn tickets_opened_on_every_replica_reach_insights_once() {
     thread::sleep(Duration::from_millis(500));
     let again = replicas.apps[0].get_json("/insights/support/customers/c1");
     assert_eq!(again["total"], 20, "{again}");
+}
+
+#[test]
+fn events_published_through_every_replica_are_pushed_in_log_order() {
+    let replicas = Replicas::start_with(
+        2,
+        &[
+            "--variable",
+            "subscriber_hosts=http://127.0.0.1:*",
+            "--variable",
+            "retry_base_ms=20",
+        ],
+    );
+    let upstream = UpstreamServer::start();
+    let subscription = json!({ "topics": ["orders"], "endpoint": upstream.url() });
+    let created = replicas.apps[0].put_json("/events/subscriptions/orders", &subscription);
+    assert_eq!(created.status, 201, "{}", created.text());
+    // Both replicas publish and push after each publish, racing for the cursor's lease.
+    thread::scope(|scope| {
+        for client in 0..8 {
+            let app = replicas.for_client(client);
+            scope.spawn(move || {
+                for n in 0..5 {
+                    let id = format!("c{client}-{n}");
+                    let event = json!({
+                        "specversion": "1.0", "id": id, "source": "/tests", "type": "test.ordered",
+                        "data": { "n": n }
+                    });
+                    app.publish_events("orders", &[event]);
+                }
+            });
+        }
+    });
+    let logged: Vec<String> = replicas.apps[1]
+        .event_log("orders")
+        .iter()
+        .map(|e| e["id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert_eq!(logged.len(), 40);
+    let received = eventually(Duration::from_secs(20), "40 distinct deliveries", || {
+        let dispatched = replicas.apps[1].post("/events/dispatch", "application/json", "");
+        assert_eq!(dispatched.status, 200, "{}", dispatched.text());
+        let ids: Vec<String> = upstream
+            .requests()
+            .iter()
+            .map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).expect("a JSON event");
+                body["id"].as_str().expect("an id").to_owned()
+            })
+            .collect();
+        let distinct: HashSet<&String> = ids.iter().collect();
+        if distinct.len() == 40 {
+            Ok(ids)
+        } else {
+            Err(format!("{} distinct of {}", distinct.len(), ids.len()))
+        }
+    });
+    // At least once allows a repeat, never a reordering: by their last delivery, the events
+    // arrived in the log's order.
+    let mut by_last_delivery: Vec<String> = Vec::new();
+    for id in &received {
+        by_last_delivery.retain(|seen| seen != id);
+        by_last_delivery.push(id.clone());
+    }
+    assert_eq!(by_last_delivery, logged);
 }
 
 #[test]

@@ -55,6 +55,9 @@ struct Settings {
     selection: Selection,
     /// `--replicas N`: only the mixed workload on one and on N replicas.
     replicas: Option<usize>,
+    /// `--compare BIN` (or `SPIN_BIN`): another Spin-compatible server run through the same
+    /// scenarios, with ratios printed.
+    compare: Option<PathBuf>,
 }
 
 impl Settings {
@@ -82,6 +85,16 @@ impl Settings {
             Some(count) => Some(replicas::parse_count(&count)?),
             None => None,
         };
+        let compare = crate::take_value(&mut options, "--compare")?
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("SPIN_BIN").map(PathBuf::from));
+        if let Some(program) = &compare {
+            ensure!(
+                program.is_file(),
+                "--compare {}: no such file",
+                program.display()
+            );
+        }
         crate::reject_unknown("bench", &options, None)?;
         ensure!(duration_secs > 0, "--duration must be at least 1 second");
         Ok(Settings {
@@ -89,6 +102,7 @@ impl Settings {
             connections,
             selection,
             replicas,
+            compare,
         })
     }
 }
@@ -234,8 +248,13 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
         "spin-host".to_string(),
         setup::host_binary(Profile::Release),
     )];
-    if let Some(spin) = std::env::var_os("SPIN_BIN") {
-        servers.push(("Spin".to_string(), PathBuf::from(spin)));
+    if let Some(other) = &settings.compare {
+        // Named after its file (`spin`, or an older `spin-host` build), marked as the other one.
+        let file = other.file_name().map_or_else(
+            || "other".to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        servers.push((format!("{file}-compared"), other.clone()));
     }
     let mut reports = Vec::new();
     for (name, program) in servers {

@@ -59,9 +59,12 @@ Commands:
                              (APP_TOPOLOGY tells the harness); --topology picks one
   conformance [--topology chained|composed]
                              build, then only the contract conformance step of `test`
-  bench [--duration SECS] [--connections N[,N...]] [--only PART[,PART...]] [--replicas N]
+  bench [--duration SECS] [--connections N[,N...]] [--only PART[,PART...]] [--compare BIN]
+        [--replicas N]
                              load-test the visits API with wrk (default 10 s at 1 and 32
-                             connections); with SPIN_BIN set, also against Spin; --only
+                             connections); with --compare BIN (or SPIN_BIN set), also
+                             against that server (the real Spin, an older spin-host),
+                             printing ratios; --only
                              runs some parts: visits-read, visits-write, tickets, ingest,
                              ingest-batch, send, timeline, latency, durability, direct,
                              uncached, composed, upgrade; --replicas N: only a mixed

@@ -484,3 +484,67 @@ fn all_ticket_ids(app: &TestApp) -> HashSet<String> {
         }
     }
 }
+
+#[test]
+fn replicas_started_with_reuse_port_share_one_address() {
+    if integration_tests::is_real_spin() {
+        eprintln!("skipped: --reuse-port is this host's addition to Spin");
+        return;
+    }
+    let mut first = TestApp::start(main_app_spec(&["--reuse-port"]));
+    let address = first.base_url.trim_start_matches("http://").to_owned();
+    let up = |extra: &[&str], log: &str| {
+        let log = std::fs::File::create(first.temp_dir().join(log)).expect("a log file");
+        std::process::Command::new(integration_tests::server_binary())
+            .current_dir(integration_tests::repo_root())
+            .args(["up", "--listen", &address, "--state-dir"])
+            .arg(first.state_dir())
+            .arg("--runtime-config-file")
+            .arg(first.temp_dir().join("runtime-config.toml"))
+            .args(extra)
+            .env(
+                "SPIN_VARIABLE_ADMIN_TOKEN",
+                integration_tests::TEST_ADMIN_TOKEN,
+            )
+            .stdout(log.try_clone().expect("a log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("a second host")
+    };
+    // Without the flag the address is taken.
+    let mut refused = up(&[], "refused.log");
+    let status = refused.wait().expect("the refused host's exit");
+    assert!(!status.success());
+    let said = std::fs::read_to_string(first.temp_dir().join("refused.log")).unwrap();
+    assert!(said.contains("already in use"), "{said}");
+
+    let mut second = up(&["--reuse-port"], "second.log");
+    eventually(
+        Duration::from_secs(60),
+        "the second replica serving",
+        || {
+            let said = std::fs::read_to_string(first.temp_dir().join("second.log")).unwrap();
+            if said.contains("Serving http://") {
+                Ok(())
+            } else {
+                Err(said)
+            }
+        },
+    );
+    // With the first replica gone, the shared address is still served: by the second.
+    first.kill_hard();
+    let status = eventually(
+        Duration::from_secs(10),
+        "a read from the second replica",
+        || {
+            // A fresh connection each time: the kernel gives it to a live replica.
+            ureq::get(&format!("http://{address}/visits/31"))
+                .call()
+                .map(|answer| answer.status().as_u16())
+                .map_err(|err| err.to_string())
+        },
+    );
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(status, 200);
+}

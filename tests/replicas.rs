@@ -9,7 +9,7 @@
 mod support_requests;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -297,8 +297,10 @@ fn tickets_opened_on_every_replica_reach_insights_once() {
         }
     });
     assert_eq!(view["open"], 20, "{view}");
-    // Nothing arrives twice later either (a duplicate would count a ticket again).
-    thread::sleep(Duration::from_millis(500));
+    // Nothing arrives twice later either (a duplicate would count a ticket again): deliver
+    // whatever might still be due, then look again.
+    let dispatched = replicas.apps[0].post("/events/dispatch", "application/json", "");
+    assert_eq!(dispatched.status, 200, "{}", dispatched.text());
     let again = replicas.apps[0].get_json("/insights/support/customers/c1");
     assert_eq!(again["total"], 20, "{again}");
 }
@@ -382,10 +384,11 @@ fn killing_a_replica_under_writes_loses_no_acknowledged_write() {
     );
     given_customer(&replicas.apps[0], "c1");
     let stop = AtomicBool::new(false);
+    let acknowledged_so_far = AtomicUsize::new(0);
     let acknowledged: Vec<String> = thread::scope(|scope| {
         let writers: Vec<_> = (0..6)
             .map(|client| {
-                let (replicas, stop) = (&replicas, &stop);
+                let (replicas, stop, counter) = (&replicas, &stop, &acknowledged_so_far);
                 scope.spawn(move || {
                     let app = replicas.for_client(client);
                     let mut acknowledged = Vec::new();
@@ -406,15 +409,27 @@ fn killing_a_replica_under_writes_loses_no_acknowledged_write() {
                         if answer.status == 201 {
                             let id = answer.json()["id"].to_string();
                             acknowledged.push(id);
+                            counter.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                     acknowledged
                 })
             })
             .collect();
-        thread::sleep(Duration::from_millis(1500));
+        // Under load before the kill, and for as many writes again after it.
+        let writes_so_far = |at_least: usize| {
+            eventually(Duration::from_secs(60), "acknowledged writes", || {
+                let so_far = acknowledged_so_far.load(Ordering::Relaxed);
+                if so_far >= at_least {
+                    Ok(so_far)
+                } else {
+                    Err(so_far.to_string())
+                }
+            })
+        };
+        let before = writes_so_far(60);
         replicas_kill(&replicas, 0);
-        thread::sleep(Duration::from_millis(1500));
+        writes_so_far(before + 60);
         stop.store(true, Ordering::Relaxed);
         writers
             .into_iter()
@@ -439,7 +454,6 @@ fn killing_a_replica_under_writes_loses_no_acknowledged_write() {
     // calling the outbox flush and the event log's dispatch.
     let expected = stored.len();
     eventually(Duration::from_secs(30), "every ticket in insights", || {
-        thread::sleep(Duration::from_millis(LEASE_MS / 2));
         for trigger in ["/support/outbox/flush", "/events/dispatch"] {
             let answer = survivor.post(trigger, "application/json", "");
             assert_eq!(answer.status, 200, "POST {trigger}: {}", answer.text());

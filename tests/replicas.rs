@@ -90,6 +90,16 @@ fn concurrently(
     })
 }
 
+/// Starts a conversation of ada and bob; the path of its messages.
+fn messages_of_new_conversation(app: &TestApp) -> String {
+    let conversation = app.post_json("/chat/conversations", &json!({ "members": ["ada", "bob"] }));
+    assert_eq!(conversation.status, 201, "{}", conversation.text());
+    let id = conversation.json()["id"]
+        .as_i64()
+        .expect("a conversation id");
+    format!("/chat/conversations/{id}/messages")
+}
+
 /// All answers are `201` with one body; exactly one of them was not a replay.
 fn assert_one_created(responses: &[TestResponse]) {
     let first = &responses[0];
@@ -120,12 +130,7 @@ fn one_idempotency_key_creates_one_ticket_message_and_post_across_replicas() {
     let listed = replicas.apps[1].get_json("/support/tickets?customer=c1");
     assert_eq!(listed["tickets"].as_array().unwrap().len(), 1, "{listed}");
 
-    let conversation = app.post_json("/chat/conversations", &json!({ "members": ["ada", "bob"] }));
-    assert_eq!(conversation.status, 201, "{}", conversation.text());
-    let id = conversation.json()["id"]
-        .as_i64()
-        .expect("a conversation id");
-    let path = format!("/chat/conversations/{id}/messages");
+    let path = messages_of_new_conversation(app);
     let message = json!({ "sender": "ada", "text": "once" });
     let messages = concurrently(&replicas, 8, |app, _| {
         app.send_json("POST", &path, &[("idempotency-key", "m-1")], &message)
@@ -152,12 +157,7 @@ fn one_idempotency_key_creates_one_ticket_message_and_post_across_replicas() {
 fn concurrent_messages_through_replicas_keep_seq_gapless() {
     let replicas = Replicas::start(2);
     let app = &replicas.apps[0];
-    let conversation = app.post_json("/chat/conversations", &json!({ "members": ["ada", "bob"] }));
-    assert_eq!(conversation.status, 201, "{}", conversation.text());
-    let id = conversation.json()["id"]
-        .as_i64()
-        .expect("a conversation id");
-    let path = format!("/chat/conversations/{id}/messages");
+    let path = messages_of_new_conversation(app);
     let sent = concurrently(&replicas, 16, |app, i| {
         app.send_json(
             "POST",

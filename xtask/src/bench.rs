@@ -9,6 +9,7 @@ mod latency;
 mod lua;
 mod replicas;
 mod selection;
+mod sizes;
 mod social;
 mod upgrade;
 mod wrk;
@@ -224,6 +225,8 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     crate::reject_passthrough("bench", passthrough)?;
     prerequisites::ensure_program("wrk", "wrk", "the benchmark drives the API with it")?;
     build::build(Profile::Release, Components::App)?;
+    // Measured before the upgrade scenario rebuilds chat.
+    let sizes = sizes::measure()?;
 
     let root = setup::repo_root();
     let fixture =
@@ -266,6 +269,7 @@ pub fn run(options: &[String], passthrough: &[String]) -> Result<()> {
     }
 
     print_reports(&reports, &settings);
+    sizes::print(&sizes);
     // Kept on failure: the servers' logs are there.
     let _ = std::fs::remove_dir_all(&work_dir);
     Ok(())

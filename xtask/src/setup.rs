@@ -26,6 +26,10 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
+/// The Cargo profile of the host's optimised build: `release` is tuned for the components
+/// (fat LTO, one codegen unit), which would make wasmtime's build far too slow.
+const HOST_RELEASE_PROFILE: &str = "host-release";
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     Dev,
@@ -36,7 +40,7 @@ impl Profile {
     fn dir_name(self) -> &'static str {
         match self {
             Profile::Dev => "debug",
-            Profile::Release => "release",
+            Profile::Release => HOST_RELEASE_PROFILE,
         }
     }
 }
@@ -104,7 +108,13 @@ pub fn ensure_wasm_target() -> Result<()> {
 pub fn build_host(profile: Profile) -> Result<()> {
     let args: &[&str] = match profile {
         Profile::Dev => &["build", "--package", "spin-host"],
-        Profile::Release => &["build", "--release", "--package", "spin-host"],
+        Profile::Release => &[
+            "build",
+            "--profile",
+            HOST_RELEASE_PROFILE,
+            "--package",
+            "spin-host",
+        ],
     };
     eprintln!("Building the host with `cargo {}`", args.join(" "));
     run(cargo().args(args))

@@ -53,6 +53,11 @@ use crate::wire::{
 )]
 pub struct ApiDoc;
 
+/// The document as the component serves it: [`ApiDoc`] serialised by the unit tests into
+/// `openapi.json` (`UPDATE_OPENAPI=1 cargo test -p events` rewrites it), so that the component
+/// links none of utoipa's document building.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
 mod schemas;
 
 pub use schemas::*;
@@ -249,6 +254,11 @@ mod tests {
 
     fn doc() -> Value {
         serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    #[test]
+    fn the_embedded_document_is_the_generated_one() {
+        service_kit::assert_embedded_document!(DOCUMENT, &ApiDoc::openapi());
     }
 
     fn regex(pattern: &str) -> regex::Regex {

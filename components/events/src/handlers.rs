@@ -4,11 +4,10 @@
 
 use service_kit::api::{empty_response, json_response, ApiError, ApiResult};
 use service_kit::clock::now_millis;
-use service_kit::contract::{document_response, sqlite_health};
+use service_kit::contract::sqlite_health;
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::sqlite::Connection;
-use utoipa::OpenApi;
 
 use crate::domain::{
     SubscriptionSpec, DEFAULT_READ_LIMIT, MAX_PUBLISH_BYTES, MAX_READ_LIMIT, MAX_SUBSCRIPTION_BYTES,
@@ -72,9 +71,10 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Answer> {
         (Resource::DeadLetters(name), Method::Get) => dead_letters(name, &query),
         (Resource::Replay(name), Method::Post) => replay(name).await,
         (Resource::Health, Method::Get) => Ok((sqlite_health(SERVICE, store::LABEL), None)),
-        (Resource::OpenApi, Method::Get) => {
-            Ok((document_response(&contract::ApiDoc::openapi()), None))
-        }
+        (Resource::OpenApi, Method::Get) => Ok((
+            service_kit::embedded_document::response(contract::DOCUMENT),
+            None,
+        )),
         (resource, method) => Err(resource.refuse(&method.to_string())),
     }
 }

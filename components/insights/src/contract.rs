@@ -38,6 +38,11 @@ use crate::wire::{
 )]
 pub struct ApiDoc;
 
+/// The document as the component serves it: [`ApiDoc`] serialised by the unit tests into
+/// `openapi.json` (`UPDATE_OPENAPI=1 cargo test -p insights` rewrites it), so that the component
+/// links none of utoipa's document building.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
 /// A CloudEvent's other attributes are extensions: any value, under a name of 1 to 20 lowercase
 /// letters or digits (what `CloudEvent::validate` checks; the standard attributes' names fit too).
 struct CloudEventExtensions;
@@ -159,6 +164,11 @@ mod tests {
 
     fn document() -> Value {
         serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    #[test]
+    fn the_embedded_document_is_the_generated_one() {
+        service_kit::assert_embedded_document!(DOCUMENT, &ApiDoc::openapi());
     }
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {

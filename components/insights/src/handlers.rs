@@ -2,10 +2,9 @@
 //! `serve`, which picks the endpoint for the path `route` names and the method.
 
 use service_kit::api::{json_response, ApiError, ApiResult};
-use service_kit::contract::{document_response, sqlite_health};
+use service_kit::contract::sqlite_health;
 use service_kit::request::{header, media_type, path_and_query, read_body, Query};
 use spin_sdk::http::{IncomingRequest, Method, Response};
-use utoipa::OpenApi;
 
 use crate::event::Decoded;
 use crate::route::{self, Resource};
@@ -28,7 +27,9 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Response> {
         (Resource::Summary, Method::Get) => summary(&query),
         (Resource::Alerts, Method::Get) => alerts(&query),
         (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
-        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
+        (Resource::OpenApi, Method::Get) => {
+            Ok(service_kit::embedded_document::response(contract::DOCUMENT))
+        }
         (_, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

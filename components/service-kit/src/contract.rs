@@ -100,11 +100,6 @@ pub fn check_key_value(label: &str) -> Result<(), String> {
         .map_err(|err| format!("key-value {label}: {err:?}"))
 }
 
-/// The document as a `200 application/json` answer.
-pub fn document_response(document: &OpenApi) -> Response {
-    json_response(200, document)
-}
-
 /// Adds `500 {"message": "storage error"}` to every operation except the named ones (those
 /// that never touch a store), as every store-backed handler can answer it.
 pub struct StorageErrors(pub &'static [&'static str]);

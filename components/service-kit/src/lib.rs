@@ -11,6 +11,7 @@ pub mod cloudevent;
 pub mod contract;
 pub mod db;
 pub mod deadline;
+pub mod embedded_document;
 pub mod idempotency;
 pub mod ids;
 pub mod lease;

@@ -43,6 +43,11 @@ use service_kit::outbox;
 )]
 pub struct ApiDoc;
 
+/// The document as the component serves it: [`ApiDoc`] serialised by the unit tests into
+/// `openapi.json` (`UPDATE_OPENAPI=1 cargo test -p support` rewrites it), so that the component
+/// links none of utoipa's document building.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
 // ---------------------------------------------------------------------------------------------
 // The operations: descriptors holding no code, only what each endpoint of `handlers` answers.
 
@@ -224,6 +229,11 @@ mod tests {
 
     fn document() -> Value {
         serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    #[test]
+    fn the_embedded_document_is_the_generated_one() {
+        service_kit::assert_embedded_document!(DOCUMENT, &ApiDoc::openapi());
     }
 
     /// A concrete request path for a templated one.

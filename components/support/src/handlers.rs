@@ -4,13 +4,12 @@
 
 use serde_json::Value;
 use service_kit::api::json_response;
-use service_kit::contract::{document_response, sqlite_health};
+use service_kit::contract::sqlite_health;
 use service_kit::outbox::forwarder::{self, Lease};
 use service_kit::request::{header, media_type, parse_json, read_body};
 use service_kit::{clock, db, ids, outbox, ApiError, ApiResult};
 use spin_sdk::http::Response;
 use spin_sdk::http::{IncomingRequest, Method};
-use utoipa::OpenApi;
 
 use crate::contract;
 use crate::customer::{self, Customer};
@@ -61,7 +60,9 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
             outbox::flush_endpoint(&store::open()?, store::SCHEMA_PARTS).await
         }
         (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
-        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
+        (Resource::OpenApi, Method::Get) => {
+            Ok(service_kit::embedded_document::response(contract::DOCUMENT))
+        }
         (resource, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

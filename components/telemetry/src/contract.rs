@@ -42,6 +42,11 @@ use service_kit::outbox;
 )]
 pub struct ApiDoc;
 
+/// The document as the component serves it: [`ApiDoc`] serialised by the unit tests into
+/// `openapi.json` (`UPDATE_OPENAPI=1 cargo test -p telemetry` rewrites it), so that the component
+/// links none of utoipa's document building.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
 /// `GET /telemetry/health` and `GET /telemetry/openapi.json`, as every service has them.
 const SERVICE_ENDPOINTS: ServiceEndpoints = ServiceEndpoints {
     checks: "its SQLite database answers `SELECT 1`, its key-value store a lookup",
@@ -192,6 +197,11 @@ mod tests {
 
     fn document() -> Value {
         serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    #[test]
+    fn the_embedded_document_is_the_generated_one() {
+        service_kit::assert_embedded_document!(DOCUMENT, &ApiDoc::openapi());
     }
 
     fn concrete(path: &str) -> String {

@@ -3,12 +3,11 @@
 
 use serde_json::Value;
 use service_kit::api::json_response;
-use service_kit::contract::{check_key_value, check_sqlite, document_response, Health};
+use service_kit::contract::{check_key_value, check_sqlite, Health};
 use service_kit::outbox::forwarder;
 use service_kit::request::{header, parse_json, path_and_query, read_body, Query};
 use service_kit::{clock, outbox, ApiError, ApiResult};
 use spin_sdk::http::{IncomingRequest, Method, Response};
-use utoipa::OpenApi;
 
 use crate::hot::HotCache;
 use crate::route::{self, Resource};
@@ -36,7 +35,9 @@ pub async fn serve(request: IncomingRequest) -> ApiResult<Response> {
             outbox::flush_endpoint(&store::open()?, store::SCHEMA_PARTS).await
         }
         (Resource::Health, Method::Get) => Ok(health()),
-        (Resource::OpenApi, Method::Get) => Ok(document_response(&contract::ApiDoc::openapi())),
+        (Resource::OpenApi, Method::Get) => {
+            Ok(service_kit::embedded_document::response(contract::DOCUMENT))
+        }
         (_, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

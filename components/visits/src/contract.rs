@@ -53,6 +53,11 @@ pub const CALENDAR_DAY: &str = concat!(
 )]
 pub struct ApiDoc;
 
+/// The document as the component serves it: document() serialised by the unit tests into
+/// `openapi.json` (`UPDATE_OPENAPI=1 cargo test -p visits` rewrites it), so that the component
+/// links none of utoipa's document building.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
 /// The document as served: utoipa's, plus the one bound utoipa cannot write exactly. Its integers
 /// are `isize`/`usize` (32 bits in wasm), and the float 2^64, though exact, misleads tools that
 /// compute with floats near it (schemathesis generates "valid" ids above it); the integer
@@ -366,6 +371,11 @@ mod tests {
 
     fn doc() -> Value {
         document()
+    }
+
+    #[test]
+    fn the_embedded_document_is_the_generated_one() {
+        service_kit::assert_embedded_document!(DOCUMENT, &document());
     }
 
     fn regex(pattern: &str) -> regex::Regex {

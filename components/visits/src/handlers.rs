@@ -31,7 +31,9 @@ pub async fn serve(path: &str, query: &str, request: IncomingRequest) -> ApiResu
             load_visits(format, &body)
         }
         (Resource::Health, Method::Get) => Ok(sqlite_health(SERVICE, store::DATABASE_LABEL)),
-        (Resource::OpenApi, Method::Get) => Ok(json_response(200, &contract::document())),
+        (Resource::OpenApi, Method::Get) => {
+            Ok(service_kit::embedded_document::response(contract::DOCUMENT))
+        }
         (_, method) => Err(ApiError::method_not_allowed(
             &method.to_string(),
             resource.allowed_methods(),

@@ -11,6 +11,11 @@ fn document() -> Value {
     serde_json::to_value(ApiDoc::openapi()).unwrap()
 }
 
+#[test]
+fn the_embedded_document_is_the_generated_one() {
+    service_kit::assert_embedded_document!(DOCUMENT, &ApiDoc::openapi());
+}
+
 /// A concrete request path for a templated one.
 fn concrete(path: &str) -> String {
     path.replace("{id}", "7")

@@ -42,6 +42,11 @@ impl InstanceState {
         }
     }
 
+    /// Whether the instance holds a database's write turn (other writers wait for it).
+    pub fn holds_write_turn(&self) -> bool {
+        self.sqlite.holds_write_turn()
+    }
+
     /// Links every capability, each served on its view of this state.
     /// Returns the interfaces they provide.
     pub fn link(linker: &mut Linker<InstanceState>) -> Result<Vec<Interface>> {

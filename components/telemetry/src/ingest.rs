@@ -2,7 +2,8 @@
 //! reading, version), the alerts raised or resolved and the events describing them (outbox).
 //!
 //! Per batch, whatever its size: three statements for the whole batch (sensor rows, readings,
-//! sensor rows again), plus a few per alert raised or resolved. Key-value (see `hot`): one get
+//! sensor rows again), plus a few per alert raised or resolved, and two more in the batch that
+//! fills the staging table (`store::FOLD_ROWS`) to move the staged readings. Key-value (see `hot`): one get
 //! per sensor that is not plain (has an open alert or its own rules), and one set per sensor
 //! whose alert changed, after the commit; a steady sensor on default rules costs none.
 
@@ -76,7 +77,13 @@ fn apply<'a>(
 ) -> Result<Applied<'a>, ApiError> {
     let sensor_ids: Vec<&'a str> = groups.iter().map(|g| g[0].sensor_id.as_str()).collect();
     let states = sensors::current_states(conn, cache, &sensor_ids)?;
-    let inserted = store::insert_readings(conn, &batch.readings)?;
+    let store::Inserted {
+        readings: inserted,
+        fold_due,
+    } = store::insert_readings(conn, &batch.readings)?;
+    if fold_due {
+        store::fold_recent_readings(conn)?;
+    }
     let all_new = inserted.len() == batch.readings.len();
     let mut report = IngestReport {
         accepted: inserted.len(),

@@ -27,6 +27,16 @@ pub const SCHEMA: &[&str] = &[
         celsius REAL NOT NULL,
         PRIMARY KEY (sensor_id, at)
     ) WITHOUT ROWID",
+    // New readings land here first, appended in arrival order: a batch of one reading for each
+    // of 100 sensors then writes a few pages instead of one leaf of `readings` per sensor (the
+    // write lock is held, and the WAL grows, per page). Every `FOLD_ROWS` they move to
+    // `readings` together, several per sensor's leaf. A reading is in one table or the other.
+    "CREATE TABLE IF NOT EXISTS recent_readings (
+        sensor_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        celsius REAL NOT NULL,
+        UNIQUE (sensor_id, at)
+    )",
     // One row per known sensor: its latest (in-order) reading; `version`, which goes up with
     // every change to the sensor's alert or rules, so a cached copy is checked with one lookup;
     // and `plain`: no open alert and the default rules, so there is nothing to look up at all.
@@ -80,16 +90,28 @@ pub fn with_schema<T>(
 
 // --- readings ---------------------------------------------------------------------------------
 
-/// Inserts the readings in one multi-row statement, skipping any (sensor, at) already stored;
-/// returns the (sensor, at) pairs actually inserted. `readings` holds no repeats (see `Batch`).
-pub fn insert_readings(
-    conn: &Connection,
-    readings: &[Reading],
-) -> Result<HashSet<(String, i64)>, ApiError> {
+/// Readings staged in `recent_readings` from which they move to `readings` together. Bounds the
+/// one transaction in `FOLD_ROWS` batches-worth that moves them (a few pages per sensor).
+pub const FOLD_ROWS: i64 = 2000;
+
+/// What `insert_readings` did.
+pub struct Inserted {
+    /// The (sensor, at) pairs actually inserted.
+    pub readings: HashSet<(String, i64)>,
+    /// Enough readings are staged to move them to `readings` (see [`fold_recent_readings`]).
+    pub fold_due: bool,
+}
+
+/// Stages the readings in one multi-row statement, skipping any (sensor, at) already stored in
+/// either table. `readings` holds no repeats (see `Batch`).
+pub fn insert_readings(conn: &Connection, readings: &[Reading]) -> Result<Inserted, ApiError> {
     let mut inserted = HashSet::with_capacity(readings.len());
     // 3 parameters per row stays far below SQLite's limit of 32766 even at 1000 rows.
-    let mut sql = String::with_capacity(64 + readings.len() * 8);
-    sql.push_str("INSERT INTO readings (sensor_id, at, celsius) VALUES ");
+    let mut sql = String::with_capacity(256 + readings.len() * 8);
+    sql.push_str(
+        "INSERT INTO recent_readings (sensor_id, at, celsius)
+         SELECT v.column1, v.column2, v.column3 FROM (VALUES ",
+    );
     let mut params = Vec::with_capacity(readings.len() * 3);
     for (i, reading) in readings.iter().enumerate() {
         sql.push_str(if i == 0 { "(?,?,?)" } else { ",(?,?,?)" });
@@ -97,12 +119,37 @@ pub fn insert_readings(
         params.push(int(reading.at));
         params.push(real(reading.celsius));
     }
-    sql.push_str(" ON CONFLICT (sensor_id, at) DO NOTHING RETURNING sensor_id, at");
+    // The WHERE also tells SQLite's parser that ON CONFLICT belongs to the INSERT.
+    sql.push_str(
+        ") AS v WHERE NOT EXISTS
+             (SELECT 1 FROM readings r WHERE r.sensor_id = v.column1 AND r.at = v.column2)
+         ON CONFLICT (sensor_id, at) DO NOTHING RETURNING sensor_id, at, rowid AS staged",
+    );
     let result = exec(conn, &sql, &params)?;
+    // Rows leave the table all at once, so the rowids count the staged rows.
+    let mut staged = 0;
     for row in result.rows() {
         inserted.insert((col_text(&row, "sensor_id"), col_int(&row, "at")));
+        staged = staged.max(col_int(&row, "staged"));
     }
-    Ok(inserted)
+    Ok(Inserted {
+        readings: inserted,
+        fold_due: staged >= FOLD_ROWS,
+    })
+}
+
+/// Moves every staged reading to `readings`, in key order. Call in the transaction that staged
+/// the last of them.
+pub fn fold_recent_readings(conn: &Connection) -> Result<(), ApiError> {
+    exec(
+        conn,
+        "INSERT INTO readings (sensor_id, at, celsius)
+         SELECT sensor_id, at, celsius FROM recent_readings WHERE true ORDER BY sensor_id, at
+         ON CONFLICT (sensor_id, at) DO NOTHING",
+        &[],
+    )?;
+    exec(conn, "DELETE FROM recent_readings", &[])?;
+    Ok(())
 }
 
 /// A sensor's readings from `since` on, oldest first.
@@ -114,7 +161,10 @@ pub fn readings_since(
 ) -> Result<Vec<Point>, ApiError> {
     let result = exec(
         conn,
-        "SELECT celsius, at FROM readings WHERE sensor_id = ? AND at >= ? ORDER BY at LIMIT ?",
+        "SELECT celsius, at FROM readings WHERE sensor_id = ?1 AND at >= ?2
+         UNION ALL
+         SELECT celsius, at FROM recent_readings WHERE sensor_id = ?1 AND at >= ?2
+         ORDER BY at LIMIT ?3",
         &[text(sensor_id), int(since), int(limit)],
     )?;
     let points = result.rows().map(|row| point(&row)).collect();
@@ -126,7 +176,9 @@ pub fn stats_since(conn: &Connection, sensor_id: &str, since: i64) -> Result<Sta
     let result = exec(
         conn,
         "SELECT COUNT(*) AS n, MIN(celsius) AS lo, MAX(celsius) AS hi, AVG(celsius) AS mean
-         FROM readings WHERE sensor_id = ? AND at >= ?",
+         FROM (SELECT celsius FROM readings WHERE sensor_id = ?1 AND at >= ?2
+               UNION ALL
+               SELECT celsius FROM recent_readings WHERE sensor_id = ?1 AND at >= ?2)",
         &[text(sensor_id), int(since)],
     )?;
     let stats = result.rows().next().map(|row| Stats {

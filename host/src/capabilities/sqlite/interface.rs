@@ -7,6 +7,7 @@ use super::connection::SqliteHandle;
 use super::execute::{in_autocommit, needs_turn, run_on, stands_alone, Failure};
 use super::labels::SqliteComponent;
 use super::lock::Waiting;
+use super::write_queue::{let_next_writer_run, WriteTurn};
 use crate::capabilities::provides::Interface;
 use anyhow::Result;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,16 @@ const MAX_CONNECTIONS_PER_INSTANCE: usize = 256;
 #[derive(Default)]
 pub struct SqliteInstance {
     open_connections: usize,
+    /// Handles of this instance that hold their database's write turn.
+    write_turns: usize,
+}
+
+impl SqliteInstance {
+    /// Whether the instance holds a write turn, so that every other writer to
+    /// that file waits for it to go on running (see `runtime`'s epoch yield).
+    pub fn holds_write_turn(&self) -> bool {
+        self.write_turns > 0
+    }
 }
 
 /// What the interface works on: the component's databases, this instance's
@@ -74,6 +85,7 @@ impl sqlite::HostConnection for SqliteView<'_> {
     ) -> wasmtime::Result<Result<QueryResult, SqlError>> {
         let handle = self.table.get_mut(&handle)?;
         handle.ops.execute.inc();
+        let held_before = handle.turn.is_some();
         let database = handle.database.clone();
         let connection = handle.connection.clone();
         let run_here = || {
@@ -125,18 +137,31 @@ impl sqlite::HostConnection for SqliteView<'_> {
             }
             other => other,
         };
+        let mut handed_over = false;
         if handle.turn.is_some() && in_autocommit(&connection) {
             // Out of its transaction, the connection no longer holds the lock.
-            handle.turn = None;
+            handed_over = handle.turn.take().is_some_and(WriteTurn::pass_on);
+        }
+        match (held_before, handle.turn.is_some()) {
+            (false, true) => self.instance.write_turns += 1,
+            (true, false) => self.instance.write_turns -= 1,
+            _ => {}
         }
         if let Some(pages) = checkpoint_due {
             database.checkpoint_in_background(pages);
+        }
+        if handed_over {
+            let_next_writer_run().await;
         }
         Ok(result.map_err(Failure::into_sql_error))
     }
 
     async fn drop(&mut self, handle: Resource<SqliteHandle>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?.release();
+        let handle = self.table.delete(handle)?;
+        if handle.turn.is_some() {
+            self.instance.write_turns -= 1;
+        }
+        handle.release();
         self.instance.open_connections = self.instance.open_connections.saturating_sub(1);
         Ok(())
     }

@@ -31,7 +31,7 @@ pub struct WriteQueue {
 /// dropped.
 #[derive(Debug)]
 pub struct WriteTurn {
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 }
 
 impl WriteQueue {
@@ -58,7 +58,7 @@ impl WriteQueue {
     /// The turn, if it is free and nobody is waiting for it.
     pub fn try_take_turn(&self) -> Option<WriteTurn> {
         let permit = self.turn.clone().try_acquire_owned().ok()?;
-        Some(WriteTurn { _permit: permit })
+        Some(WriteTurn { permit })
     }
 
     /// Waits for this file's next turn, at most the busy timeout; on timeout
@@ -69,11 +69,42 @@ impl WriteQueue {
 
     async fn take_turn_within(&self, timeout: Duration) -> Result<WriteTurn, rusqlite::Error> {
         match tokio::time::timeout(timeout, self.turn.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(WriteTurn { _permit: permit }),
+            Ok(Ok(permit)) => Ok(WriteTurn { permit }),
             // Timed out (or, never, closed): the guest sees a busy database.
             _ => Err(busy_error()),
         }
     }
+}
+
+impl WriteTurn {
+    /// Ends the turn; true if it went straight to a waiting writer.
+    pub fn pass_on(self) -> bool {
+        let queue = self.permit.semaphore().clone();
+        drop(self);
+        queue.available_permits() == 0
+    }
+}
+
+/// Lets the writer just handed the turn run before the rest of this task.
+///
+/// The waiter's wake-up put it in this worker's next-task slot, but a task
+/// woken later in the same poll (say, whoever reads this request's response)
+/// takes that slot and sends it to the back of the run queue: the database
+/// would then stay idle for a whole pass over every runnable request, once per
+/// handover, and queued writers pay those passes one after the other. Waking
+/// this task before it returns pending makes tokio requeue it at the back
+/// instead, and the worker runs the slot's task, the new turn holder, next.
+pub async fn let_next_writer_run() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// SQLite's busy error, as a statement that waited for the lock in vain gets it.
@@ -198,6 +229,22 @@ mod tests {
             waiter.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_turn_passed_on_tells_whether_a_writer_was_waiting_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = WriteQueue::for_file(&dir.path().join("db"));
+        assert!(!queue.try_take_turn().unwrap().pass_on(), "nobody waited");
+        let first = queue.take_turn().await.unwrap();
+        let waiter = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.take_turn().await.map(drop) }
+        });
+        // Let the waiter ask.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(first.pass_on());
+        waiter.await.unwrap().unwrap();
     }
 
     #[tokio::test]

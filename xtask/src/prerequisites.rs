@@ -47,13 +47,11 @@ fn ensure_kubernetes_validate() -> Result<()> {
         return Ok(());
     }
     let pin = format!("kubernetes-validate=={KUBERNETES_VALIDATE_VERSION}");
-    eprintln!("Installing {pin} with pip (schema checks of deploy/spinkube)");
-    let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "install", "--quiet", &pin])
-        .env("PIP_BREAK_SYSTEM_PACKAGES", "1");
-    if let Err(err) = setup::run(&mut pip) {
-        bail!("{err:#}: install it with `python3 -m pip install '{pin}'`");
-    }
+    pip_install(
+        &pin,
+        "schema checks of deploy/spinkube",
+        &format!("install it with `python3 -m pip install '{pin}'`"),
+    )?;
     match installed() {
         Some(version) if version == KUBERNETES_VALIDATE_VERSION => Ok(()),
         other => bail!(
@@ -113,15 +111,7 @@ pub fn ensure_schemathesis() -> Result<()> {
         eprintln!("Installing python3 and pip (Debian packages) for contract conformance");
         apt_install(&["python3", "python3-pip"])?;
     }
-    eprintln!("Installing {pin} with pip (contract conformance)");
-    let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "install", "--quiet", &pin])
-        // A Debian python3 refuses installs outside a venv (PEP 668) unless told; older pips
-        // ignore the variable.
-        .env("PIP_BREAK_SYSTEM_PACKAGES", "1");
-    if let Err(err) = setup::run(&mut pip) {
-        bail!("{err:#}: {fix}");
-    }
+    pip_install(&pin, "contract conformance", &fix)?;
     match installed_schemathesis() {
         Some(version) if version == SCHEMATHESIS_VERSION => Ok(()),
         other => bail!(
@@ -129,6 +119,17 @@ pub fn ensure_schemathesis() -> Result<()> {
             other.unwrap_or_else(|| "none".into())
         ),
     }
+}
+
+/// `python3 -m pip install PIN`; on failure, the error and `fix`. `why` says what needs it.
+fn pip_install(pin: &str, why: &str, fix: &str) -> Result<()> {
+    eprintln!("Installing {pin} with pip ({why})");
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--quiet", pin])
+        // A Debian python3 refuses installs outside a venv (PEP 668) unless told; older pips
+        // ignore the variable.
+        .env("PIP_BREAK_SYSTEM_PACKAGES", "1");
+    setup::run(&mut pip).map_err(|err| anyhow::anyhow!("{err:#}: {fix}"))
 }
 
 /// The version python3's schemathesis reports, if it has one.

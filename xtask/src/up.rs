@@ -3,7 +3,7 @@
 //! hosts on one address and the same stores (`replicas`).
 
 mod changes;
-mod replicas;
+pub mod replicas;
 mod watch;
 mod watch_globs;
 
@@ -67,7 +67,7 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
         host.env(admin_token::ENV, token);
     }
     // Kept alive (and stopped on drop) while the host or its replicas run.
-    let _redis = if kv_in_redis {
+    let redis = if kv_in_redis {
         replicas::ensure_redis()?.map(StopOnDrop)
     } else {
         None
@@ -84,7 +84,7 @@ pub fn run(options: &[String], host_args: &[String]) -> Result<()> {
         );
     }
     eprintln!("Running `{}`", setup::describe(&host));
-    if _redis.is_some() {
+    if redis.is_some() {
         // Not exec: the Redis started here must be stopped when the host ends.
         let status = host
             .status()

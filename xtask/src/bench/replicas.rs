@@ -55,12 +55,9 @@ pub struct ReplicasReport {
     pub duration_secs: u64,
 }
 
-/// Parses `--replicas N` (2 to 8).
+/// Parses `--replicas N` (2 to 8: one replica is the baseline it is compared with).
 pub fn parse_count(value: &str) -> Result<usize> {
-    match value.parse::<usize>() {
-        Ok(count) if (2..=8).contains(&count) => Ok(count),
-        _ => anyhow::bail!("--replicas takes a number from 2 to 8, not {value:?}"),
-    }
+    crate::up::replicas::parse_count_within(value, 2..=8)
 }
 
 /// Runs the three measurements with the release host `program`, in `dir`.
@@ -180,17 +177,4 @@ fn wait_for_serving(log: &Path) -> Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     anyhow::bail!("{} never said it was serving", log.display())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn two_to_eight_replicas() {
-        assert_eq!(parse_count("2").unwrap(), 2);
-        assert!(parse_count("1").is_err());
-        assert!(parse_count("9").is_err());
-        assert!(parse_count("x").is_err());
-    }
 }

@@ -8,6 +8,7 @@
 //! would behind most HTTP load balancers.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -26,9 +27,18 @@ pub const MAX_REPLICAS: usize = 16;
 
 /// Parses `--replicas N`: 1 to [`MAX_REPLICAS`].
 pub fn parse_count(value: &str) -> Result<usize> {
+    parse_count_within(value, 1..=MAX_REPLICAS)
+}
+
+/// Parses a `--replicas` value that must lie in `allowed` (`bench` wants at least two).
+pub fn parse_count_within(value: &str, allowed: RangeInclusive<usize>) -> Result<usize> {
     match value.parse::<usize>() {
-        Ok(count) if (1..=MAX_REPLICAS).contains(&count) => Ok(count),
-        _ => bail!("--replicas takes a number from 1 to {MAX_REPLICAS}, not {value:?}"),
+        Ok(count) if allowed.contains(&count) => Ok(count),
+        _ => bail!(
+            "--replicas takes a number from {} to {}, not {value:?}",
+            allowed.start(),
+            allowed.end()
+        ),
     }
 }
 
@@ -169,6 +179,8 @@ mod tests {
         assert!(parse_count("0").is_err());
         assert!(parse_count("17").is_err());
         assert!(parse_count("two").is_err());
+        assert_eq!(parse_count_within("2", 2..=8).unwrap(), 2);
+        assert!(parse_count_within("1", 2..=8).is_err());
         assert!(parse_kv("redis").unwrap());
         assert!(!parse_kv("local").unwrap());
         assert!(parse_kv("memcached").is_err());

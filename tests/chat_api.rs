@@ -510,8 +510,7 @@ fn every_message_is_published_once_to_the_log() {
             (&json!(seq), &json!(sender), &json!(text))
         );
     }
-    let outbox = app.get_json("/chat/outbox");
-    assert_eq!(outbox["pending"], 0, "{outbox}");
+    app.wait_for_empty_outbox("chat");
     let flushed = app.post("/chat/outbox/flush", JSON, Vec::new());
     assert_eq!(flushed.status, 200, "{}", flushed.text());
 }

@@ -479,8 +479,7 @@ fn every_post_is_published_once_to_the_log() {
             (&json!(id), &json!(author), &json!(text))
         );
     }
-    let outbox = app.get_json("/feed/outbox");
-    assert_eq!(outbox["pending"], 0, "{outbox}");
+    app.wait_for_empty_outbox("feed");
     let flushed = app.post("/feed/outbox/flush", JSON, Vec::new());
     assert_eq!(flushed.status, 200, "{}", flushed.text());
 }

@@ -29,6 +29,11 @@ pub fn new_engine(max_instance_memory: Option<usize>) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // `SPIN_HOST_PERFMAP=1`: name compiled wasm functions in /tmp/perf-<pid>.map, so that
+    // `perf report` shows guest functions by name (from the component's name section, if any).
+    if std::env::var_os("SPIN_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pooling = PoolingAllocationConfig::default();
     pooling.total_component_instances(MAX_CONCURRENT_INSTANCES);
     // A Spin component holds a few core instances (program, adapters).

@@ -87,4 +87,20 @@ impl TestApp {
             },
         )
     }
+    /// Polls `GET /<service>/outbox` until nothing is pending: a write's events are forwarded
+    /// after its response, so they leave the outbox a moment after the client has its answer.
+    pub fn wait_for_empty_outbox(&self, service: &str) {
+        eventually(
+            EVENT_LOG_TIMEOUT,
+            &format!("an empty {service} outbox"),
+            || {
+                let outbox = self.get_json(&format!("/{service}/outbox"));
+                if outbox["pending"] == 0 {
+                    Ok(())
+                } else {
+                    Err(outbox.to_string())
+                }
+            },
+        )
+    }
 }

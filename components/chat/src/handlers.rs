@@ -173,7 +173,7 @@ pub async fn send_message(segment: &str, key: Option<&str>, body: Value) -> ApiR
     })?;
     let (body, replayed) = match sent {
         Sent::New { body, forwarder } => {
-            forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
+            forwarder::forward_after_response(forwarder, store::DATABASE_LABEL);
             (body, false)
         }
         Sent::Replayed(saved) => (saved.response, true),

@@ -152,7 +152,7 @@ pub async fn create_post(segment: &str, key: Option<&str>, body: Value) -> ApiRe
             body,
             forwarder,
         } => {
-            forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
+            forwarder::forward_after_response(forwarder, store::DATABASE_LABEL);
             (post.location(), body, false)
         }
         Published::Replayed(saved) => {

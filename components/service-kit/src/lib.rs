@@ -5,6 +5,7 @@
 //!
 //! Everything here is plain Rust over `spin-sdk`; nothing is specific to one service.
 
+pub mod answer;
 pub mod api;
 pub mod clock;
 pub mod cloudevent;

@@ -144,7 +144,7 @@ pub async fn put_customer(id: &str, conditions: &Conditions, body: Value) -> Api
             Ok((status, customer, forwarder::claim(conn, now)?))
         })
     })?;
-    forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
+    forwarder::forward_after_response(forwarder, store::DATABASE_LABEL);
     let mut response = with_etag(json_response(status, &customer.view()), customer.version);
     if status == 201 {
         response.set_header("location", customer_location(&customer.id));
@@ -244,7 +244,7 @@ pub async fn create_ticket(
             body,
             forwarder,
         } => {
-            forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
+            forwarder::forward_after_response(forwarder, store::DATABASE_LABEL);
             (id, body, false)
         }
         Created::Replayed(saved) => (saved.resource_id, saved.response, true),
@@ -316,7 +316,7 @@ pub async fn patch_ticket(
             }
         })
     })?;
-    forwarder::forward_if_claimed(&conn, forwarder, SERVICE).await;
+    forwarder::forward_after_response(forwarder, store::DATABASE_LABEL);
     Ok(with_etag(
         json_response(200, &ticket.view()),
         ticket.version,

@@ -25,14 +25,16 @@ pub mod wire;
 
 use service_kit::api::respond;
 use service_kit::request::path_and_query;
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 use crate::handlers::SERVICE;
 
 #[http_component]
-async fn handle_support(request: IncomingRequest) -> Response {
+async fn handle_support(request: IncomingRequest, out: ResponseOutparam) {
     service_kit::trace::begin(&request);
     let (path, query) = path_and_query(&request);
-    respond(SERVICE, handlers::serve(&path, &query, request).await)
+    let response = respond(SERVICE, handlers::serve(&path, &query, request).await);
+    // The outbox forward a write left waits until the client has its answer.
+    service_kit::answer::send_then_forward(out, response, SERVICE).await;
 }

@@ -56,8 +56,8 @@ async fn post_readings(request: IncomingRequest) -> ApiResult<Response> {
     let batch = reading::parse_batch(&body, clock::now_millis())?;
     let conn = store::open()?;
     let mut report = ingest::ingest(&conn, &HotCache::open(), &batch, clock::now_millis())?;
-    // After the commit; trouble only leaves the events for a later forward or flush.
-    forwarder::forward_if_claimed(&conn, report.forwarder.take(), SERVICE).await;
+    // Forwarded once the answer is sent; trouble only leaves the events for a later forward.
+    forwarder::forward_after_response(report.forwarder.take(), store::DATABASE_LABEL);
     Ok(json_response(202, &wire::ingested(&report)))
 }
 

@@ -27,13 +27,15 @@ pub mod store;
 pub mod wire;
 
 use service_kit::api::respond;
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 pub const SERVICE: &str = "telemetry";
 
 #[http_component]
-async fn handle_telemetry(request: IncomingRequest) -> Response {
+async fn handle_telemetry(request: IncomingRequest, out: ResponseOutparam) {
     service_kit::trace::begin(&request);
-    respond(SERVICE, handlers::serve(request).await)
+    let response = respond(SERVICE, handlers::serve(request).await);
+    // The outbox forward a write left waits until the client has its answer.
+    service_kit::answer::send_then_forward(out, response, SERVICE).await;
 }

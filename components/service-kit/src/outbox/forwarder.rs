@@ -8,17 +8,20 @@
 //!
 //! - A write claims the lease *inside its own transaction*. It either gets it, or the lease was
 //!   held when the write committed.
-//! - The holder forwards, then frees the lease and counts the outbox in one statement. Any write
+//! - The holder forwards once its own response is sent (see `answer`): its client never waits
+//!   for the publish. It then frees the lease and counts the outbox in one statement. Any write
 //!   that committed while it held the lease is counted there, so the holder forwards again
 //!   (claiming anew) until the outbox is empty. Nothing waits for a later write, except when:
-//! - The holder stops after [`BUDGET_MS`] so its own client is not kept waiting under endless
-//!   load; the next write takes over (or `POST /<service>/outbox/flush`). If the events service
-//!   fails, the holder stops at once (the events stay in the outbox) and the next write tries again.
+//! - The holder stops after [`BUDGET_MS`], bounding one instance's work under endless load; the
+//!   next write takes over (or `POST /<service>/outbox/flush`). If the events service fails,
+//!   the holder stops at once (the events stay in the outbox) and the next write tries again.
 //! - The lease expires after [`LEASE_MS`] (or `outbox_lease_ms`), so a holder that died (a
 //!   replica killed mid-forward) blocks nobody for long.
 //!
 //! Order and exactly-once-in-effect are unchanged: every forward publishes from the oldest
 //! pending row, and events ignores ids it already has.
+
+use std::cell::RefCell;
 
 use crate::api::ApiError;
 use crate::clock;
@@ -30,7 +33,7 @@ use spin_sdk::sqlite::Connection;
 pub const LEASE_MS: i64 = 10_000;
 /// The variable that sets the lease's length.
 pub const LEASE_VARIABLE: &str = "outbox_lease_ms";
-/// How long one request keeps forwarding others' events before leaving them to the next.
+/// How long one instance keeps forwarding others' events before leaving them to the next.
 pub const BUDGET_MS: i64 = 500;
 
 /// The lease's table: one row, free when `until` has passed.
@@ -93,6 +96,34 @@ fn next(forwarded_ok: bool, left: Option<i64>, elapsed_ms: i64) -> Next {
     match left {
         Some(pending) if forwarded_ok && pending > 0 && elapsed_ms < BUDGET_MS => Next::Again,
         _ => Next::Stop,
+    }
+}
+
+thread_local! {
+    /// The lease this request's write claimed, with its database label: forwarded once the
+    /// response is sent ([`forward_deferred`]). One request per instance, so one slot.
+    static DEFERRED: RefCell<Option<(Lease, &'static str)>> = const { RefCell::new(None) };
+}
+
+/// After the write committed: leaves the forward, if the write claimed the lease, for after the
+/// response (the entry point sends it with `answer::send_then_forward`), so the client does not
+/// wait for it. `label` is the database the outbox is in.
+pub fn forward_after_response(lease: Option<Lease>, label: &'static str) {
+    if let Some(lease) = lease {
+        DEFERRED.with(|slot| *slot.borrow_mut() = Some((lease, label)));
+    }
+}
+
+/// Runs the forward left by [`forward_after_response`], if any. Never fails (see
+/// [`forward_if_claimed`]).
+pub async fn forward_deferred(service: &str) {
+    let Some((lease, label)) = DEFERRED.with(|slot| slot.borrow_mut().take()) else {
+        return;
+    };
+    match Connection::open(label) {
+        Ok(conn) => forward_if_claimed(&conn, Some(lease), service).await,
+        // The lease expires by itself; the next write or a flush forwards instead.
+        Err(err) => eprintln!("{service}: outbox: opening {label} to forward: {err}"),
     }
 }
 

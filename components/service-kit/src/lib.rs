@@ -18,6 +18,7 @@ pub mod lease;
 pub mod outbox;
 pub mod outgoing;
 pub mod paging;
+pub mod reply;
 pub mod request;
 pub mod trace;
 

@@ -47,9 +47,8 @@ pub mod route;
 pub mod store;
 pub mod wire;
 
-use futures::SinkExt;
 use service_kit::clock::now_millis;
-use spin_sdk::http::{IncomingRequest, OutgoingResponse, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 use crate::handlers::After;
@@ -66,28 +65,11 @@ async fn handle_events(request: IncomingRequest, out: ResponseOutparam) {
         Ok(answer) => answer,
         Err(err) => (err.into_response(SERVICE), None),
     };
-    send(out, response).await;
+    // The whole response, its body finished, so the client has it before the work after it.
+    service_kit::reply::send(out, response, SERVICE).await;
     if let Some(after) = after {
         deliver_after_response(after).await;
     }
-}
-
-/// Sends the whole response and finishes its body, so the client has it before any later work.
-async fn send(out: ResponseOutparam, mut response: Response) {
-    let body = std::mem::take(response.body_mut());
-    if *response.status() != 204 {
-        response.set_header("content-length", body.len().to_string());
-    }
-    let outgoing = match OutgoingResponse::try_from(response) {
-        Ok(outgoing) => outgoing,
-        Err(err) => return eprintln!("events: could not build the response: {err}"),
-    };
-    let mut sink = outgoing.take_body();
-    out.set(outgoing);
-    if let Err(err) = sink.send(body).await {
-        eprintln!("events: could not send the response body: {err}");
-    }
-    // Dropping the sink finishes the body.
 }
 
 async fn deliver_after_response(after: After) {

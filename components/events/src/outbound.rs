@@ -2,8 +2,7 @@
 //! connect and response timeouts so a hung subscriber cannot hold a delivery (and its lease) for
 //! long. `spin_sdk::http::send` sets no timeouts, so this sends through `wasi:http` directly.
 
-use spin_sdk::http::conversions::TryIntoOutgoingRequest;
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 use spin_sdk::wit::wasi::http0_2_0::types::RequestOptions;
 
 use crate::store::Outgoing;
@@ -16,21 +15,24 @@ const RESPONSE_TIMEOUT_NS: u64 = 5_000_000_000;
 /// One event per request, so its `requestid` is the request's `x-request-id`: the subscriber's
 /// own calls then carry on the id of the request that caused the event.
 pub async fn push(endpoint: &str, event: &Outgoing) -> Result<(), String> {
-    let mut request = Request::builder()
-        .method(Method::Post)
-        .uri(endpoint)
-        .header("content-type", service_kit::cloudevent::CONTENT_TYPE)
-        .header("content-length", event.json.len().to_string())
-        .header("ce-id", header_value(&event.id))
-        .header("ce-type", header_value(&event.event_type))
-        .body(event.json.as_bytes().to_vec())
-        .build();
-    if let Some(id) = crate::domain::request_id_of(&event.json) {
-        request.set_header(service_kit::trace::HEADER, id);
+    let length = event.json.len().to_string();
+    let (id, event_type) = (header_value(&event.id), header_value(&event.event_type));
+    let request_id = crate::domain::request_id_of(&event.json);
+    let mut headers: Vec<(&str, &[u8])> = vec![
+        (
+            "content-type",
+            service_kit::cloudevent::CONTENT_TYPE.as_bytes(),
+        ),
+        ("content-length", length.as_bytes()),
+        ("ce-id", id.as_bytes()),
+        ("ce-type", event_type.as_bytes()),
+    ];
+    if let Some(request_id) = &request_id {
+        headers.push((service_kit::trace::HEADER, request_id.as_bytes()));
     }
-    let (request, body) = request
-        .try_into_outgoing_request()
+    let request = service_kit::outgoing::request(&Method::Post, endpoint, &headers)
         .map_err(|err| format!("invalid request to {endpoint}: {err}"))?;
+    let body = Some(event.json.as_bytes().to_vec());
     let options = RequestOptions::new();
     // A host that does not support a timeout just ignores it (the error is only "unsupported").
     let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));

@@ -38,5 +38,5 @@ async fn handle_feed(request: IncomingRequest, out: ResponseOutparam) {
     let (path, query) = path_and_query(&request);
     let response = respond(SERVICE, handlers::serve(&path, &query, request).await);
     // The outbox forward a write left waits until the client has its answer.
-    service_kit::answer::send_then_forward(out, response, SERVICE).await;
+    service_kit::reply::send_then_forward(out, response, SERVICE).await;
 }

@@ -22,13 +22,14 @@ pub mod store;
 pub mod wire;
 
 use service_kit::api::respond;
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 pub const SERVICE: &str = "insights";
 
 #[http_component]
-async fn handle_insights(request: IncomingRequest) -> Response {
+async fn handle_insights(request: IncomingRequest, out: ResponseOutparam) {
     service_kit::trace::begin(&request);
-    respond(SERVICE, handlers::serve(request).await)
+    let response = respond(SERVICE, handlers::serve(request).await);
+    service_kit::reply::send(out, response, SERVICE).await;
 }

@@ -111,17 +111,21 @@ impl From<spin_sdk::key_value::Error> for ApiError {
 /// A JSON response with the given status.
 pub fn json_response(status: u16, value: &impl Serialize) -> Response {
     // Serialising our own maps and structs cannot fail.
-    let body = serde_json::to_vec(value).unwrap_or_default();
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body)
-        .build()
+    json_bytes_response(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// A response with a JSON body already serialised; not generic, so one copy in a component.
+pub fn json_bytes_response(status: u16, body: Vec<u8>) -> Response {
+    let mut response = Response::new(status, body);
+    // `set_header` rather than the builder's `header`, which lowercases the name with std's
+    // Unicode case tables (about 15 KB of a component); ours is lowercase already.
+    response.set_header("content-type", "application/json");
+    response
 }
 
 /// An empty response (e.g. 204).
 pub fn empty_response(status: u16) -> Response {
-    Response::builder().status(status).body(Vec::new()).build()
+    Response::new(status, Vec::new())
 }
 
 /// Serves a handler's result: the response, or the error as JSON.

@@ -18,11 +18,7 @@ pub const UPDATE_VARIABLE: &str = "UPDATE_OPENAPI";
 
 /// `GET /<service>/openapi.json`: the embedded document as a `200 application/json` answer.
 pub fn response(document: &'static str) -> Response {
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(document.trim_end())
-        .build()
+    crate::api::json_bytes_response(200, document.trim_end().as_bytes().to_vec())
 }
 
 /// The text the file must hold for `generated`: compact JSON, as `json_response` wrote the

@@ -5,7 +5,6 @@
 //!
 //! Everything here is plain Rust over `spin-sdk`; nothing is specific to one service.
 
-pub mod answer;
 pub mod api;
 pub mod clock;
 pub mod cloudevent;
@@ -19,6 +18,7 @@ pub mod lease;
 pub mod outbox;
 pub mod outgoing;
 pub mod paging;
+pub mod reply;
 pub mod request;
 pub mod trace;
 

@@ -10,8 +10,9 @@
 use crate::api::{json_response, ApiError};
 use crate::cloudevent::{CloudEvent, BATCH_CONTENT_TYPE};
 use crate::db::{self, col_int, col_text, exec, int, text};
+use crate::outgoing;
 use serde::Serialize;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Method, Response};
 use spin_sdk::sqlite::Connection;
 use utoipa::ToSchema;
 
@@ -220,25 +221,34 @@ pub async fn forward(conn: &Connection) -> Result<ForwardReport, ApiError> {
 }
 
 async fn publish(base: &str, topic: &str, body: String) -> Result<(), String> {
-    let mut request = Request::builder()
-        .method(Method::Post)
-        .uri(format!("{}/events/{topic}", base.trim_end_matches('/')))
-        .header("content-type", BATCH_CONTENT_TYPE)
-        .body(body)
-        .build();
+    let url = format!("{}/events/{topic}", base.trim_end_matches('/'));
+    let length = body.len().to_string();
     // The log stamps it on forwarded events without a `requestid`: only those staged by a
     // request that had no id lack one, and the request sending them on is then the nearest cause.
-    crate::trace::propagate(&mut request);
-    let response: Response = spin_sdk::http::send(request)
-        .await
-        .map_err(|err| format!("publishing to {topic}: {err}"))?;
-    let status = *response.status();
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(format!(
-            "publishing to {topic}: events answered {status}: {}",
-            String::from_utf8_lossy(response.body())
-        ))
+    let request_id = crate::trace::request_id();
+    let mut headers: Vec<(&str, &[u8])> = vec![
+        ("content-type", BATCH_CONTENT_TYPE.as_bytes()),
+        ("content-length", length.as_bytes()),
+    ];
+    if let Some(id) = &request_id {
+        headers.push((crate::trace::HEADER, id.as_bytes()));
     }
+    let failed = |err: String| format!("publishing to {topic}: {err}");
+    let request = outgoing::request(&Method::Post, &url, &headers).map_err(failed)?;
+    let sent = outgoing::send(request, Some(body.into_bytes()), None).await;
+    let response = match sent.response {
+        Ok(response) => response,
+        Err(Some(code)) => return Err(failed(format!("{code:?}"))),
+        Err(None) => return Err(failed("no response".to_owned())),
+    };
+    sent.body_written.map_err(failed)?;
+    let status = response.status();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let answer = response.into_body().await.unwrap_or_default();
+    Err(failed(format!(
+        "events answered {status}: {}",
+        String::from_utf8_lossy(&answer)
+    )))
 }

@@ -20,14 +20,15 @@ pub mod wire;
 
 use service_kit::api::respond;
 use service_kit::request::path_and_query;
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 use crate::contract::SERVICE;
 
 #[http_component]
-async fn handle_visits(request: IncomingRequest) -> Response {
+async fn handle_visits(request: IncomingRequest, out: ResponseOutparam) {
     // The request's own path, not `spin-path-info`: the same under a route and under service chaining.
     let (path, query) = path_and_query(&request);
-    respond(SERVICE, handlers::serve(&path, &query, request).await)
+    let response = respond(SERVICE, handlers::serve(&path, &query, request).await);
+    service_kit::reply::send(out, response, SERVICE).await;
 }

@@ -8,7 +8,7 @@
 //!
 //! - A write claims the lease *inside its own transaction*. It either gets it, or the lease was
 //!   held when the write committed.
-//! - The holder forwards once its own response is sent (see `answer`): its client never waits
+//! - The holder forwards once its own response is sent (`reply::send_then_forward`): its client never waits
 //!   for the publish. It then frees the lease and counts the outbox in one statement. Any write
 //!   that committed while it held the lease is counted there, so the holder forwards again
 //!   (claiming anew) until the outbox is empty. Nothing waits for a later write, except when:
@@ -106,7 +106,7 @@ thread_local! {
 }
 
 /// After the write committed: leaves the forward, if the write claimed the lease, for after the
-/// response (the entry point sends it with `answer::send_then_forward`), so the client does not
+/// response (the entry point sends it with `reply::send_then_forward`), so the client does not
 /// wait for it. `label` is the database the outbox is in.
 pub fn forward_after_response(lease: Option<Lease>, label: &'static str) {
     if let Some(lease) = lease {

@@ -11,7 +11,12 @@
 //! - The holder forwards once its own response is sent (`reply::send_then_forward`): its client never waits
 //!   for the publish. It then frees the lease and counts the outbox in one statement. Any write
 //!   that committed while it held the lease is counted there, so the holder forwards again
-//!   (claiming anew) until the outbox is empty. Nothing waits for a later write, except when:
+//!   (claiming anew) until the outbox is empty. Before claiming anew it pauses for
+//!   [`HANDOFF_PAUSE`]: under load a new write claims the free lease meanwhile and forwards
+//!   those rows itself, so the holder stops (one pass per instance, where a holder that kept
+//!   looping competed with the next requests for the write lock and the CPU, and set their tail
+//!   latency); when writes stop, nobody claims and the holder finishes the outbox. Nothing waits
+//!   for a later write, except when:
 //! - The holder stops after [`BUDGET_MS`], bounding one instance's work under endless load; the
 //!   next write takes over (or `POST /<service>/outbox/flush`). If the events service fails,
 //!   the holder stops at once (the events stay in the outbox) and the next write tries again.
@@ -35,6 +40,8 @@ pub const LEASE_MS: i64 = 10_000;
 pub const LEASE_VARIABLE: &str = "outbox_lease_ms";
 /// How long one instance keeps forwarding others' events before leaving them to the next.
 pub const BUDGET_MS: i64 = 500;
+/// How long a holder leaves the freed lease to a new write before claiming it again.
+pub const HANDOFF_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The lease's table: one row, free when `until` has passed.
 pub(crate) const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_forwarder (
@@ -158,6 +165,7 @@ pub async fn forward_if_claimed(conn: &Connection, lease: Option<Lease>, service
         if next(forwarded_ok, left, clock::now_millis() - started) == Next::Stop {
             return;
         }
+        crate::deadline::sleep(HANDOFF_PAUSE).await;
         match take(conn, &token, clock::now_millis()) {
             Ok(true) => {}
             // Another request holds it now and forwards these too.

@@ -5,6 +5,7 @@
 //! the order asked; requests that arrive while one runs are served one
 //! reload later (they coalesce).
 
+mod background;
 pub mod watch;
 
 use crate::manifest::App;
@@ -75,10 +76,16 @@ async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
     let started = Instant::now();
     let outcome = {
         let (app, source) = (app.clone(), source.clone());
-        // Compiling is CPU work: off the async workers, so serving goes on.
+        // Compiling is CPU work: off the async workers, and below their priority, so serving
+        // goes on (see `background`).
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let (manifest, runtime_config) = source.read()?;
-            app.reload(manifest, &runtime_config)
+            background::run(|| {
+                // Stores built by the reload may need the runtime (as on the blocking pool).
+                let _context = runtime.enter();
+                let (manifest, runtime_config) = source.read()?;
+                app.reload(manifest, &runtime_config)
+            })
         })
         .await
         .unwrap_or_else(|join| Err(anyhow::anyhow!("reload task failed: {join}")))

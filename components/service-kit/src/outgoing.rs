@@ -163,28 +163,23 @@ mod tests {
     }
 
     #[test]
-    fn absolute_urls_split_into_scheme_authority_and_path() {
-        assert_eq!(
-            parts("http://events.spin.internal/events/t?x=1#frag"),
-            expected("http", "events.spin.internal", "/events/t?x=1")
-        );
-        assert_eq!(
-            parts("HTTPS://127.0.0.1:8443"),
-            expected("https", "127.0.0.1:8443", "/")
-        );
-        assert_eq!(parts("http://h:1?q"), expected("http", "h:1", "/?q"));
-    }
-
-    #[test]
-    fn urls_without_https_are_http_and_bare_paths_go_as_spin_sdk_sends_them() {
-        assert_eq!(
-            parts("example.com/a"),
-            expected("http", "example.com", "/a")
-        );
-        assert_eq!(
-            parts("ftp://example.com"),
-            expected("http", "example.com", "/")
-        );
-        assert_eq!(parts("/events/t"), expected("https", ":443", "/events/t"));
+    fn urls_split_as_spin_sdk_splits_them() {
+        for (url, scheme, authority, path) in [
+            // Absolute URLs: scheme, authority, and the path with its query (no fragment).
+            (
+                "http://events.spin.internal/events/t?x=1#frag",
+                "http",
+                "events.spin.internal",
+                "/events/t?x=1",
+            ),
+            ("HTTPS://127.0.0.1:8443", "https", "127.0.0.1:8443", "/"),
+            ("http://h:1?q", "http", "h:1", "/?q"),
+            // Anything but https is sent as http; a bare path goes as spin-sdk sends it.
+            ("example.com/a", "http", "example.com", "/a"),
+            ("ftp://example.com", "http", "example.com", "/"),
+            ("/events/t", "https", ":443", "/events/t"),
+        ] {
+            assert_eq!(parts(url), expected(scheme, authority, path), "{url}");
+        }
     }
 }

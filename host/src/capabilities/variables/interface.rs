@@ -5,7 +5,8 @@ use super::bindings::fermyon::spin::variables::{self, Error as VarError};
 use super::resolver::VariableResolver;
 use crate::capabilities::provides::Interface;
 use anyhow::Result;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use wasmtime::component::{HasData, Linker};
 
 /// The capability's per-component state: the app's resolver and whose
@@ -13,6 +14,12 @@ use wasmtime::component::{HasData, Linker};
 pub struct VariablesComponent {
     resolver: Arc<VariableResolver>,
     component_id: String,
+    /// Values already resolved. Every source this host reads is fixed while a component is
+    /// loaded (`--variable`, the runtime config, the process environment, `.env` files read at
+    /// start), and a reload that changes a value builds the component anew, so a value once
+    /// resolved stays right; rendering it again on every `get` cost a few microseconds per
+    /// request for the gateway and the edge, which read about ten.
+    resolved: RwLock<HashMap<String, String>>,
 }
 
 impl VariablesComponent {
@@ -20,6 +27,7 @@ impl VariablesComponent {
         VariablesComponent {
             resolver,
             component_id: component_id.to_string(),
+            resolved: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -45,7 +53,23 @@ pub fn link<T: Send + 'static>(
 
 impl variables::Host for VariablesView<'_> {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, VarError>> {
-        let component = self.component;
-        Ok(component.resolver.get(&component.component_id, &name))
+        Ok(self.component.get(&name))
+    }
+}
+
+impl VariablesComponent {
+    /// The variable's value, resolved once (errors are not kept: they are rare and cheap).
+    fn get(&self, name: &str) -> Result<String, VarError> {
+        let cached = self.resolved.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(value) = cached.get(name) {
+            return Ok(value.clone());
+        }
+        drop(cached);
+        let value = self.resolver.get(&self.component_id, name)?;
+        self.resolved
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), value.clone());
+        Ok(value)
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! - A write claims the lease *inside its own transaction*. It either gets it, or the lease was
 //!   held when the write committed.
-//! - The holder forwards once its own response is sent (`reply::send_then_forward`): its client never waits
-//!   for the publish. It then frees the lease and counts the outbox in one statement. Any write
+//! - The holder forwards once its own response is sent (`reply::send_then_forward`): its client
+//!   never waits for the publish. It then frees the lease and counts the outbox in one
+//!   statement. Any write
 //!   that committed while it held the lease is counted there, so the holder forwards again
 //!   (claiming anew) until the outbox is empty. Before claiming anew it pauses for
 //!   [`HANDOFF_PAUSE`]: under load a new write claims the free lease meanwhile and forwards

@@ -11,6 +11,7 @@ mod support_requests;
 
 use std::collections::HashSet;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use integration_tests::{TestApp, JSON};
 use serde_json::{json, Value};
@@ -148,6 +149,30 @@ fn every_change_is_published_once_with_its_snapshot() {
     assert_eq!(tickets[3]["data"]["ticket"]["id"], retried.json()["id"]);
     let ids: HashSet<&str> = tickets.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 4, "event ids are unique");
+    app.wait_for_empty_outbox("support");
+}
+
+#[test]
+fn a_write_is_answered_before_its_events_are_forwarded() {
+    let app = TestApp::start_main_app();
+    given_customer(&app, "c1");
+    app.wait_for_empty_outbox("support");
+    // Another process holds the event log's write lock: a publish now waits for it, up to
+    // SQLite's busy timeout (5 s).
+    let log = rusqlite::Connection::open(app.temp_dir().join("events.db")).unwrap();
+    log.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let ticket = given_ticket(&app, "c1", "While the log is locked");
+    let answered_after = started.elapsed();
+    assert!(
+        answered_after < Duration::from_millis(2500),
+        "the client waited {answered_after:?}, as if for the publish"
+    );
+    assert_eq!(pending(&app), 1, "its event still waits in the outbox");
+    log.execute_batch("ROLLBACK").unwrap();
+    // The forward that was waiting for the lock goes through once it is free.
+    let events = app.wait_for_events("support.tickets", 1, |_| true);
+    assert_eq!(events[0]["data"]["ticket"]["id"], ticket["id"]);
     app.wait_for_empty_outbox("support");
 }
 

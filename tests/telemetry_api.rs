@@ -430,6 +430,9 @@ fn invalid_rules_are_refused_and_change_nothing() {
     }
     assert_error(&app.put(path, JSON, "{"), 400, &["JSON"]);
     assert_error(&app.put(path, "text/plain", "{}"), 415, &["content-type"]);
+    // Just past the bound, closer to it than a sloppy float parse can tell apart.
+    let past_bound = r#"{"max_celsius": 1000.0000000000001}"#;
+    assert_error(&app.put(path, JSON, past_bound), 400, &["max_celsius"]);
     assert_eq!(app.get_json(path)["max_celsius"], 35.0);
     assert_error(&app.get("/telemetry/sensors/vat"), 404, &["vat"]);
 }

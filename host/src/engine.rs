@@ -3,11 +3,13 @@
 
 use crate::capabilities::provides::Interface;
 use crate::compose;
+use crate::function_cache::FunctionCache;
 use crate::instance::InstanceState;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, ResourceType};
@@ -25,9 +27,16 @@ const KEEP_RESIDENT_MEMORY_BYTES: usize = 4 << 20;
 const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 
 /// The engine every component is compiled and run with, and its epoch ticker.
-pub fn new_engine(max_instance_memory: Option<usize>) -> Result<Engine> {
+/// With `functions`, Cranelift reuses the functions it compiled before (see `function_cache`).
+pub fn new_engine(
+    max_instance_memory: Option<usize>,
+    functions: Option<Arc<FunctionCache>>,
+) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    if let Some(functions) = functions {
+        config.enable_incremental_compilation(functions)?;
+    }
     config.epoch_interruption(true);
     // `SPIN_HOST_PERFMAP=1`: name compiled wasm functions in /tmp/perf-<pid>.map, so that
     // `perf report` shows guest functions by name (from the component's name section, if any).

@@ -11,6 +11,7 @@ mod capability_set;
 mod component;
 mod compose;
 mod engine;
+mod function_cache;
 mod instance;
 mod loaded_app;
 mod manifest;

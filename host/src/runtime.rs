@@ -8,6 +8,7 @@ use crate::capabilities::provides::Interface;
 use crate::capability_set::CapabilityOptions;
 use crate::component::{ComponentRuntime, Loader};
 use crate::engine;
+use crate::function_cache::FunctionCache;
 use crate::instance::InstanceState;
 use crate::loaded_app::{ComponentChange, Inputs, LoadedApp};
 use crate::manifest::App;
@@ -68,6 +69,8 @@ pub struct AppRuntime {
     linker: Linker<InstanceState>,
     provided: Vec<Interface>,
     cache_dir: Option<PathBuf>,
+    /// Compiled functions kept across compiles; `None` without a cache dir.
+    functions: Option<Arc<FunctionCache>>,
     /// Given again to each reload: command-line settings do not change.
     capability_options: CapabilityOptions,
     limits: Limits,
@@ -85,7 +88,11 @@ impl AppRuntime {
             listen_addr,
             limits,
         } = options;
-        let engine = engine::new_engine(limits.max_instance_memory)?;
+        let functions = cache_dir
+            .as_deref()
+            .and_then(FunctionCache::open_or_warn)
+            .map(Arc::new);
+        let engine = engine::new_engine(limits.max_instance_memory, functions.clone())?;
         let (linker, provided) = engine::base_linker(&engine)?;
         let metrics = Arc::new(Metrics::new());
         let loader = Loader {
@@ -110,6 +117,7 @@ impl AppRuntime {
             linker,
             provided,
             cache_dir,
+            functions,
             capability_options: capabilities,
             limits,
         };
@@ -122,6 +130,12 @@ impl AppRuntime {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// How many compiled functions were found in / missing from the function
+    /// cache so far; `None` when there is none.
+    pub fn function_cache_counts(&self) -> Option<(u64, u64)> {
+        self.functions.as_ref().map(|cache| cache.hits_and_misses())
     }
 
     /// Builds the next version from `app` and `runtime_config`, compiling only

@@ -74,6 +74,7 @@ pub fn on_sighup(requests: mpsc::UnboundedSender<Reason>) -> Result<()> {
 async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
     eprintln!("Reloading the application ({reason})");
     let started = Instant::now();
+    let functions_before = app.function_cache_counts();
     let outcome = {
         let (app, source) = (app.clone(), source.clone());
         // Compiling is CPU work: off the async workers, and below their priority, so serving
@@ -107,9 +108,10 @@ async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
                 );
             }
             eprintln!(
-                "Reloaded in {} ms: {} component(s) swapped",
+                "Reloaded in {} ms: {} component(s) swapped{}",
                 started.elapsed().as_millis(),
-                changes.len()
+                changes.len(),
+                reused_functions(functions_before, app.function_cache_counts())
             );
         }
         Err(e) => {
@@ -119,6 +121,25 @@ async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
     }
 }
 
+/// `, N of M compiled functions reused` over one reload; empty when nothing was compiled or
+/// there is no function cache.
+fn reused_functions(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> String {
+    let (Some((hits_before, misses_before)), Some((hits, misses))) = (before, after) else {
+        return String::new();
+    };
+    let (reused, compiled) = (
+        hits.saturating_sub(hits_before),
+        misses.saturating_sub(misses_before),
+    );
+    if reused + compiled == 0 {
+        return String::new();
+    }
+    format!(
+        ", {reused} of {} compiled functions reused",
+        reused + compiled
+    )
+}
+
 /// A digest's first 12 hex digits; `none` for an added or removed component.
 fn short(digest: Option<&str>) -> &str {
     digest.map_or("none", |d| &d[..d.len().min(12)])
@@ -126,7 +147,17 @@ fn short(digest: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::short;
+    use super::{reused_functions, short};
+
+    #[test]
+    fn reused_functions_counts_one_reload_only() {
+        assert_eq!(
+            reused_functions(Some((10, 5)), Some((40, 7))),
+            ", 30 of 32 compiled functions reused"
+        );
+        assert_eq!(reused_functions(Some((3, 3)), Some((3, 3))), "");
+        assert_eq!(reused_functions(None, None), "");
+    }
 
     #[test]
     fn digests_are_shortened_for_the_log() {

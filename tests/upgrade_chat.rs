@@ -426,3 +426,41 @@ fn a_reload_that_changes_nothing_recompiles_nothing() {
     assert!(log.contains("0 component(s) swapped"), "{log}");
     assert_serving(&app.app, conversation, "the reload");
 }
+
+#[test]
+fn a_rebuilt_chat_reuses_its_compiled_functions_from_the_cache() {
+    if skipped() {
+        return;
+    }
+    // A cache of its own: empty at start, so every function is compiled once, then cached.
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cache_arg = cache.path().to_str().expect("utf-8 path");
+    let app = UpgradeApp::start(&["--cache-dir", cache_arg]);
+    let conversation = given_conversation(&app.app, &["ada", "bob"]);
+    // Another digest, so the whole-component cache misses; the same functions inside.
+    app.write_chat_wasm(&rebuilt_chat("same code"));
+    let log = app.reload();
+    assert_eq!(swap_lines(&log).len(), 1, "{log}");
+    let (reused, compiled) = reused_functions(&log);
+    assert!(compiled > 100, "chat compiles many functions: {log}");
+    assert!(
+        reused * 10 >= compiled * 9,
+        "nearly every function comes from the cache: {log}"
+    );
+    assert_serving(&app.app, conversation, "the reload");
+}
+
+/// `R` and `F` of the reload line's `R of F compiled functions reused`.
+fn reused_functions(log: &str) -> (u64, u64) {
+    let line = log
+        .lines()
+        .find(|line| line.starts_with("Reloaded in "))
+        .unwrap_or_else(|| panic!("no reload line in {log}"));
+    let counts = line
+        .split(", ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(" compiled functions reused"))
+        .unwrap_or_else(|| panic!("no function counts in {line}"));
+    let (reused, compiled) = counts.split_once(" of ").expect("`R of F`");
+    (reused.parse().unwrap(), compiled.parse().unwrap())
+}

@@ -61,7 +61,10 @@ impl FunctionCache {
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS functions_by_use ON functions (used);",
         )?;
-        trim_to_size(&connection, MAX_BYTES)?;
+        // Another process holding the file may make this fail; the store is still usable.
+        if let Err(err) = trim_to_size(&connection, MAX_BYTES) {
+            tracing::debug!("function cache not trimmed: {err}");
+        }
         Ok(FunctionCache {
             connection: Mutex::new(connection),
             hits: AtomicU64::new(0),

@@ -8,13 +8,14 @@
 //! another index still match. Those are reused and only changed ones are compiled.
 //!
 //! The store is one SQLite file in the cache directory. Every failure (a locked or broken
-//! file) is a miss: compiling never fails because of this cache.
+//! file) is a miss, and the store is left alone for a moment after one: compiling never fails,
+//! and is never held up for long, because of this cache.
 
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -26,12 +27,17 @@ const FILE_NAME: &str = "functions.sqlite";
 const MAX_BYTES: i64 = 256 << 20;
 /// Another host process writing at the same moment is waited for this long, then skipped.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
+/// After a failure the store is left alone this long: a file locked for seconds (another host
+/// vacuuming it) must cost one wait, not one per function compiled meanwhile.
+const BACK_OFF: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub struct FunctionCache {
     connection: Mutex<Connection>,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Set by a failure: until then every lookup is a miss and nothing is stored.
+    unusable_until: Mutex<Option<Instant>>,
 }
 
 impl FunctionCache {
@@ -69,6 +75,7 @@ impl FunctionCache {
             connection: Mutex::new(connection),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            unusable_until: Mutex::new(None),
         })
     }
 
@@ -78,6 +85,23 @@ impl FunctionCache {
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
         )
+    }
+
+    /// False while backing off after a failure.
+    fn usable(&self) -> bool {
+        let until = self
+            .unusable_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        until.is_none_or(|until| Instant::now() >= until)
+    }
+
+    fn back_off(&self, err: &rusqlite::Error) {
+        tracing::debug!("function cache unusable for {BACK_OFF:?}: {err}");
+        *self
+            .unusable_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + BACK_OFF);
     }
 
     fn lookup(&self, key: &[u8]) -> rusqlite::Result<Option<Vec<u8>>> {
@@ -107,10 +131,14 @@ impl FunctionCache {
 
 impl CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        let found = self.lookup(key).unwrap_or_else(|err| {
-            tracing::debug!("function cache lookup failed: {err}");
+        let found = if self.usable() {
+            self.lookup(key).unwrap_or_else(|err| {
+                self.back_off(&err);
+                None
+            })
+        } else {
             None
-        });
+        };
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -121,9 +149,11 @@ impl CacheStore for FunctionCache {
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        self.store(key, &value)
-            .map_err(|err| tracing::debug!("function cache insert failed: {err}"))
-            .is_ok()
+        self.usable()
+            && self
+                .store(key, &value)
+                .map_err(|err| self.back_off(&err))
+                .is_ok()
     }
 }
 

@@ -119,3 +119,28 @@ fn an_unusable_file_means_compiling_without_the_cache() {
     std::fs::write(dir.path().join(FILE_NAME), b"not a database, not at all").unwrap();
     assert!(FunctionCache::open_or_warn(dir.path()).is_none());
 }
+
+#[test]
+fn a_store_locked_by_another_process_costs_one_wait_not_one_per_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = FunctionCache::open(dir.path()).unwrap();
+    assert!(cache.insert(b"before", vec![1; 10]));
+    // Another host holding the write lock for long, as while it vacuums the file.
+    let other = Connection::open(dir.path().join(FILE_NAME)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let started = std::time::Instant::now();
+    let stored = (0..20u8)
+        .filter(|key| cache.insert(&[*key], vec![*key; 10]))
+        .count();
+    let waited = started.elapsed();
+    assert_eq!(stored, 0, "nothing can be written while the lock is held");
+    // One busy timeout (500 ms), not twenty (10 s).
+    assert!(waited < BUSY_TIMEOUT * 4, "waited {waited:?}");
+    assert!(cache.get(b"before").is_none(), "backing off: a miss");
+
+    other.execute_batch("COMMIT").unwrap();
+    std::thread::sleep(BACK_OFF);
+    assert_eq!(cache.get(b"before").as_deref(), Some(&[1u8; 10][..]));
+    assert!(cache.insert(b"after", vec![2; 10]));
+}

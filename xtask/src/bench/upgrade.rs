@@ -386,6 +386,23 @@ mod tests {
     }
 
     #[test]
+    fn a_log_tail_sees_only_what_is_appended_even_a_line_written_in_pieces() {
+        use std::io::Write;
+        let log = std::env::temp_dir().join(format!("xtask-log-tail-{}", std::process::id()));
+        std::fs::write(&log, format!("{SWAP_LINE}: an earlier reload\n")).unwrap();
+        let mut tail = LogTail::at_end(&log).unwrap();
+        assert!(!tail.read_new().unwrap().contains(SWAP_LINE));
+        let mut writer = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let (first, rest) = SWAP_LINE.split_at(9);
+        writer.write_all(first.as_bytes()).unwrap();
+        assert!(!tail.read_new().unwrap().contains(SWAP_LINE));
+        writer.write_all(rest.as_bytes()).unwrap();
+        let seen = tail.read_new().unwrap().to_owned();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(seen, SWAP_LINE);
+    }
+
+    #[test]
     fn the_manifest_copy_takes_chat_from_the_given_file() {
         let dir = std::env::temp_dir().join(format!("xtask-upgrade-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

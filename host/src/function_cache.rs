@@ -23,7 +23,8 @@ use wasmtime::CacheStore;
 
 /// The file under the cache directory.
 const FILE_NAME: &str = "functions.sqlite";
-/// Past this size, the least recently used half is dropped when the store is opened.
+/// Past this size, the least recently used half is dropped when the store is opened, and
+/// again after each reload that compiled.
 const MAX_BYTES: i64 = 256 << 20;
 /// Another host process writing at the same moment is waited for this long, then skipped.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
@@ -85,6 +86,20 @@ impl FunctionCache {
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
         )
+    }
+
+    /// Keeps the store within its size limit while the host runs: called after a reload that
+    /// compiled, so a host reloaded many times between starts does not grow the file unbounded.
+    /// A failure (another process holding the file) only leaves the trim to the next time.
+    pub fn trim(&self) {
+        self.trim_to(MAX_BYTES);
+    }
+
+    fn trim_to(&self, max_bytes: i64) {
+        let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(err) = trim_to_size(&connection, max_bytes) {
+            tracing::debug!("function cache not trimmed: {err}");
+        }
     }
 
     /// False while backing off after a failure.

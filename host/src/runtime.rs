@@ -138,6 +138,13 @@ impl AppRuntime {
         self.functions.as_ref().map(|cache| cache.hits_and_misses())
     }
 
+    /// Trims the function cache to its size limit (blocking: it may rewrite the file).
+    pub fn trim_function_cache(&self) {
+        if let Some(cache) = &self.functions {
+            cache.trim();
+        }
+    }
+
     /// Builds the next version from `app` and `runtime_config`, compiling only
     /// what changed, while the current one keeps serving; then swaps it in at
     /// once. On any error nothing is swapped. Blocking (it compiles): call it

@@ -116,6 +116,32 @@ fn a_store_over_its_size_drops_half_its_entries() {
 }
 
 #[test]
+fn a_running_store_is_trimmed_on_request_and_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = FunctionCache::open(dir.path()).unwrap();
+    for key in 0..10u8 {
+        assert!(cache.insert(&[key], vec![key; 1000]));
+    }
+    // Entries 0..5 were last used long ago.
+    cache
+        .connection
+        .lock()
+        .unwrap()
+        .execute("UPDATE functions SET used = 0 WHERE key < x'05'", [])
+        .unwrap();
+    cache.trim_to(5_000);
+    assert!(
+        cache.get(&[0]).is_none(),
+        "the least recently used half is gone"
+    );
+    assert!(cache.get(&[9]).is_some(), "the recently used half is kept");
+    assert!(
+        cache.insert(&[42], vec![1; 10]),
+        "the store takes new entries after a trim"
+    );
+}
+
+#[test]
 fn an_unusable_file_means_compiling_without_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(FILE_NAME), b"not a database, not at all").unwrap();

@@ -107,18 +107,31 @@ async fn reload_once(app: &Arc<AppRuntime>, source: &Source, reason: Reason) {
                     change.took.as_millis()
                 );
             }
+            let functions_after = app.function_cache_counts();
             eprintln!(
                 "Reloaded in {} ms: {} component(s) swapped{}",
                 started.elapsed().as_millis(),
                 changes.len(),
-                reused_functions(functions_before, app.function_cache_counts())
+                reused_functions(functions_before, functions_after)
             );
+            if compiled_any(functions_before, functions_after) {
+                // What this reload compiled was stored: keep the file within its limit.
+                let app = app.clone();
+                tokio::task::spawn_blocking(move || app.trim_function_cache());
+            }
         }
         Err(e) => {
             app.metrics.count_reload(false);
             eprintln!("Reload failed; still serving the previous version: {e:#}");
         }
     }
+}
+
+/// Whether the function cache was consulted between the two counts: something was compiled.
+fn compiled_any(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> bool {
+    before
+        .zip(after)
+        .is_some_and(|(before, after)| after != before)
 }
 
 /// `, N of M compiled functions reused` over one reload; empty when nothing was compiled or
@@ -147,7 +160,7 @@ fn short(digest: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{reused_functions, short};
+    use super::{compiled_any, reused_functions, short};
 
     #[test]
     fn reused_functions_counts_one_reload_only() {
@@ -157,6 +170,14 @@ mod tests {
         );
         assert_eq!(reused_functions(Some((3, 3)), Some((3, 3))), "");
         assert_eq!(reused_functions(None, None), "");
+    }
+
+    #[test]
+    fn only_a_reload_that_compiled_trims_the_function_cache() {
+        assert!(compiled_any(Some((10, 5)), Some((10, 6))));
+        assert!(compiled_any(Some((10, 5)), Some((11, 5))));
+        assert!(!compiled_any(Some((3, 3)), Some((3, 3))));
+        assert!(!compiled_any(None, None));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod gateway;
 mod latency;
 mod lua;
+mod passthrough;
 mod replicas;
 mod selection;
 mod sizes;
@@ -210,6 +211,8 @@ struct Report {
     uncached_reads: Vec<(u32, Figures)>,
     /// The same read from the composed topology (`spin.composed.toml`).
     composed_reads: Vec<(u32, Figures)>,
+    /// The same again with a pass-through middleware in the edge's place (`passthrough`).
+    passthrough_reads: Vec<(u32, Figures)>,
     /// Chat upgraded under load (our host only: Spin has no reload).
     upgrade: Option<Result<upgrade::Upgrade, String>>,
 }
@@ -435,6 +438,17 @@ fn bench_server(
             &["--from", &manifest.display().to_string()],
         )?;
     }
+    let mut passthrough_reads = Vec::new();
+    if selected("passthrough") {
+        passthrough::build_middleware()?;
+        let manifest = passthrough::passthrough_manifest(dir)?;
+        passthrough_reads = bench_reads_variant(
+            &spec,
+            settings,
+            "composed, pass-through middleware",
+            &["--from", &manifest.display().to_string()],
+        )?;
+    }
     let upgrade = (upgrades && selected("upgrade")).then(|| {
         let scripts = upgrade::Scripts {
             chat_send: &scripts[&scenario_index(Scenario::SendMessage)],
@@ -454,6 +468,7 @@ fn bench_server(
         direct_reads,
         uncached_reads,
         composed_reads,
+        passthrough_reads,
         upgrade,
     })
 }
@@ -716,6 +731,10 @@ fn print_gateway_hop(report: &Report) {
             (
                 "composed (edge + visits, one instance)",
                 find(&report.composed_reads),
+            ),
+            (
+                "composed, pass-through in the edge's place",
+                find(&report.passthrough_reads),
             ),
         ];
         for (path, figures) in paths {

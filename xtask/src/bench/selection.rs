@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 
 /// The parts of a run, by the name `--only` takes.
-pub const PARTS: [&str; 13] = [
+pub const PARTS: [&str; 14] = [
     "visits-read",
     "visits-write",
     "tickets",
@@ -16,6 +16,7 @@ pub const PARTS: [&str; 13] = [
     "direct",
     "uncached",
     "composed",
+    "passthrough",
     "upgrade",
 ];
 

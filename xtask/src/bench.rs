@@ -18,6 +18,7 @@ mod wrk;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::{bail, ensure, Context, Result};
@@ -126,6 +127,8 @@ const NOT_SELECTED: &str = "not selected by --only";
 const INGEST_BATCH: u32 = 100;
 /// Events published one by one for the latency figure.
 const LATENCY_EVENTS: usize = 500;
+/// The longest wait for the server to go idle between runs (see `settle`).
+const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
 impl Scenario {
     const ALL: [Scenario; 7] = [
@@ -361,6 +364,7 @@ fn bench_server(
             continue;
         }
         for &connections in &settings.connections {
+            settle(&server, &spec.name);
             eprintln!(
                 "bench: {}: {} with {connections} connection(s) for {} s",
                 spec.name,
@@ -381,6 +385,7 @@ fn bench_server(
         }
     }
     let latency = if selected("latency") {
+        settle(&server, &spec.name);
         eprintln!(
             "bench: {}: event latency over {LATENCY_EVENTS} events published one by one",
             spec.name
@@ -471,6 +476,23 @@ fn bench_server(
         passthrough_reads,
         upgrade,
     })
+}
+
+/// Lets the server finish what the previous run left behind (events still being forwarded
+/// from outboxes) before the next is measured, so that no run pays for another's work.
+fn settle(server: &Server, name: &str) {
+    let (waited, idle) = server.wait_until_idle(SETTLE_LIMIT);
+    if !idle {
+        eprintln!(
+            "bench: {name}: still busy after {} s; measuring anyway",
+            waited.as_secs()
+        );
+    } else if waited > Duration::from_secs(1) {
+        eprintln!(
+            "bench: {name}: waited {:.1} s for the work of the previous run to finish",
+            waited.as_secs_f64()
+        );
+    }
 }
 
 fn scenario_index(scenario: Scenario) -> usize {

@@ -20,6 +20,10 @@ use crate::setup;
 const HEALTH_PATH: &str = "/.well-known/spin/health";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server counts as idle once it used at most `IDLE_SHARE` of one core over a whole
+/// `IDLE_WINDOW` (its timers and tickers use far less; a forwarding outbox far more).
+const IDLE_WINDOW: Duration = Duration::from_millis(500);
+const IDLE_SHARE: f64 = 0.05;
 
 /// How to start a server: `<program> up --listen <addr> --runtime-config-file <file>
 /// --state-dir <dir>` in the repository root, output appended to `log`.
@@ -128,6 +132,25 @@ impl Server {
     /// Sends `signal` to the server's own process (e.g. SIGHUP: our host reloads).
     pub fn signal(&self, signal: libc::c_int) {
         signal_all(&[self.child.id()], signal);
+    }
+
+    /// Waits, at most `limit`, until the server is idle: work a scenario leaves behind (its
+    /// outboxes still forwarding events) would otherwise be measured as part of the next one.
+    /// Returns how long it waited and whether the server went idle.
+    pub fn wait_until_idle(&self, limit: Duration) -> (Duration, bool) {
+        let started = Instant::now();
+        let ticks_per_sec = clock_ticks_per_sec();
+        let mut before = cpu_ticks(&process_tree(self.child.id()));
+        while started.elapsed() < limit {
+            thread::sleep(IDLE_WINDOW);
+            let now = cpu_ticks(&process_tree(self.child.id()));
+            let used = now.saturating_sub(before) as f64 / ticks_per_sec;
+            if used <= IDLE_SHARE * IDLE_WINDOW.as_secs_f64() {
+                return (started.elapsed(), true);
+            }
+            before = now;
+        }
+        (started.elapsed(), false)
     }
 
     /// Kills the server and all its processes with SIGKILL, as a crash would.
@@ -280,6 +303,29 @@ fn parent_of(pid: u32) -> Option<u32> {
     stat_fields(pid)?.nth(1)?.parse().ok()
 }
 
+/// User and system CPU time of `pids` together, in clock ticks (gone processes count 0).
+fn cpu_ticks(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|&pid| {
+            // After `pid (comm)`: utime and stime are the 12th and 13th fields.
+            let mut fields = stat_fields(pid)?.skip(11);
+            let user: u64 = fields.next()?.parse().ok()?;
+            let system: u64 = fields.next()?.parse().ok()?;
+            Some(user + system)
+        })
+        .sum()
+}
+
+fn clock_ticks_per_sec() -> f64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
+}
+
 fn state_of(pid: u32) -> Option<char> {
     stat_fields(pid)?.next()?.chars().next()
 }
@@ -301,6 +347,20 @@ fn stat_fields(pid: u32) -> Option<std::vec::IntoIter<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_of_a_busy_process_is_counted() {
+        let me = [std::process::id()];
+        let before = cpu_ticks(&me);
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(200) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let used = (cpu_ticks(&me) - before) as f64 / clock_ticks_per_sec();
+        assert!(used >= 0.1, "200 ms of spinning counted as {used} s");
+        assert_eq!(cpu_ticks(&[u32::MAX]), 0, "a process that does not exist");
+    }
 
     #[test]
     fn every_store_gets_its_own_file() {

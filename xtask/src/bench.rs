@@ -412,48 +412,29 @@ fn bench_server(
         Err(NOT_SELECTED.to_owned())
     };
     drop(server);
-    let mut direct_reads = Vec::new();
-    if selected("direct") {
-        let manifest = gateway::direct_manifest(dir)?;
-        direct_reads = bench_reads_variant(
-            &spec,
-            settings,
-            "visits direct",
-            &["--from", &manifest.display().to_string()],
-        )?;
-    }
-    let mut uncached_reads = Vec::new();
-    if selected("uncached") {
-        uncached_reads = bench_reads_variant(
-            &spec,
-            settings,
-            "gateway without its read cache",
-            &["--variable", "cache_ttl_seconds=0"],
-        )?;
-    }
+    // Each variant serves the same visits read from a server of its own, started only if selected.
+    let variant = |part: &str, name: &str, args: &dyn Fn() -> Result<Vec<String>>| {
+        if !selected(part) {
+            return Ok(Vec::new());
+        }
+        bench_reads_variant(&spec, settings, name, &args()?)
+    };
+    let from = |manifest: PathBuf| vec!["--from".to_owned(), manifest.display().to_string()];
+    let direct_reads = variant("direct", "visits direct", &|| {
+        Ok(from(gateway::direct_manifest(dir)?))
+    })?;
+    let uncached_reads = variant("uncached", "gateway without its read cache", &|| {
+        Ok(vec!["--variable".into(), "cache_ttl_seconds=0".into()])
+    })?;
     // The composed topology has no read cache: each read runs the edge and visits in one
     // instance.
-    let mut composed_reads = Vec::new();
-    if selected("composed") {
-        let manifest = Topology::Composed.manifest();
-        composed_reads = bench_reads_variant(
-            &spec,
-            settings,
-            "composed topology",
-            &["--from", &manifest.display().to_string()],
-        )?;
-    }
-    let mut passthrough_reads = Vec::new();
-    if selected("passthrough") {
+    let composed_reads = variant("composed", "composed topology", &|| {
+        Ok(from(Topology::Composed.manifest()))
+    })?;
+    let passthrough_reads = variant("passthrough", "composed, pass-through middleware", &|| {
         passthrough::build_middleware()?;
-        let manifest = passthrough::passthrough_manifest(dir)?;
-        passthrough_reads = bench_reads_variant(
-            &spec,
-            settings,
-            "composed, pass-through middleware",
-            &["--from", &manifest.display().to_string()],
-        )?;
-    }
+        Ok(from(passthrough::passthrough_manifest(dir)?))
+    })?;
     let upgrade = (upgrades && selected("upgrade")).then(|| {
         let scripts = upgrade::Scripts {
             chat_send: &scripts[&scenario_index(Scenario::SendMessage)],
@@ -525,12 +506,12 @@ fn bench_reads_variant(
     spec: &ServerSpec,
     settings: &Settings,
     variant: &str,
-    extra_args: &[&str],
+    extra_args: &[String],
 ) -> Result<Vec<(u32, Figures)>> {
     let direct = ServerSpec {
         name: format!("{} ({variant})", spec.name),
         addr: server::free_addr()?,
-        extra_args: extra_args.iter().map(|arg| arg.to_string()).collect(),
+        extra_args: extra_args.to_vec(),
         program: spec.program.clone(),
         runtime_config: spec.runtime_config.clone(),
         state_dir: spec.state_dir.clone(),

@@ -96,13 +96,20 @@ fn a_later_compile_in_another_process_reuses_functions_even_where_they_moved() {
     assert_eq!(misses, 3, "only the 3 new functions are compiled");
 }
 
-#[test]
-fn a_store_over_its_size_drops_half_its_entries() {
+/// A new store (in a directory removed when the first value is dropped) holding ten entries of
+/// 1,000 bytes, keys 0 to 9.
+fn store_of_ten_entries() -> (tempfile::TempDir, FunctionCache) {
     let dir = tempfile::tempdir().unwrap();
     let cache = FunctionCache::open(dir.path()).unwrap();
     for key in 0..10u8 {
         assert!(cache.insert(&[key], vec![key; 1000]));
     }
+    (dir, cache)
+}
+
+#[test]
+fn a_store_over_its_size_drops_half_its_entries() {
+    let (_dir, cache) = store_of_ten_entries();
     let connection = cache.connection.lock().unwrap();
     let count = |connection: &Connection| -> i64 {
         connection
@@ -117,11 +124,7 @@ fn a_store_over_its_size_drops_half_its_entries() {
 
 #[test]
 fn a_running_store_is_trimmed_on_request_and_stays_usable() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = FunctionCache::open(dir.path()).unwrap();
-    for key in 0..10u8 {
-        assert!(cache.insert(&[key], vec![key; 1000]));
-    }
+    let (_dir, cache) = store_of_ten_entries();
     // Entries 0..5 were last used long ago.
     cache
         .connection

@@ -12,7 +12,7 @@
 //! and is never held up for long, because of this cache.
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,6 +34,8 @@ const BACK_OFF: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub struct FunctionCache {
+    /// The file, for the trim's own connection.
+    path: PathBuf,
     connection: Mutex<Connection>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -73,6 +75,7 @@ impl FunctionCache {
             tracing::debug!("function cache not trimmed: {err}");
         }
         Ok(FunctionCache {
+            path,
             connection: Mutex::new(connection),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -95,9 +98,15 @@ impl FunctionCache {
         self.trim_to(MAX_BYTES);
     }
 
+    /// On a connection of its own: a long `VACUUM` then holds the file's lock, which a compile
+    /// meanwhile meets as any locked file (one busy wait, then the back-off), rather than the
+    /// compile's connection, which it would wait for unbounded.
     fn trim_to(&self, max_bytes: i64) {
-        let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(err) = trim_to_size(&connection, max_bytes) {
+        let trimmed = Connection::open(&self.path).and_then(|connection| {
+            connection.busy_timeout(BUSY_TIMEOUT)?;
+            trim_to_size(&connection, max_bytes)
+        });
+        if let Err(err) = trimmed {
             tracing::debug!("function cache not trimmed: {err}");
         }
     }

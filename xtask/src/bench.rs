@@ -412,7 +412,8 @@ fn bench_server(
         Err(NOT_SELECTED.to_owned())
     };
     drop(server);
-    // Each variant serves the same visits read from a server of its own, started only if selected.
+    // Each variant serves the same visits read from a server of its own, started only if it
+    // is selected.
     let variant = |part: &str, name: &str, args: &dyn Fn() -> Result<Vec<String>>| {
         if !selected(part) {
             return Ok(Vec::new());

@@ -68,9 +68,9 @@ Commands:
                              runs some parts: visits-read, visits-write, tickets, ingest,
                              ingest-batch, send, timeline, latency, durability, direct,
                              uncached, composed, passthrough, upgrade; --replicas N:
-                             only a mixed workload (reads, writes, ingest) on one host, then on N
-                             replicas (SO_REUSEPORT) on the same stores, then while one
-                             replica is killed (the failed requests counted)
+                             only a mixed workload (reads, writes, ingest) on one host,
+                             then on N replicas (SO_REUSEPORT) on the same stores, then
+                             while one replica is killed (the failed requests counted)
   help                       print this message
 ";
 
